@@ -137,12 +137,13 @@ public sealed unsafe partial class Tensor
     }
 
     /// <summary><c>beta * this + alpha * (mat1 @ mat2)</c> for 2-D matrices (this broadcasts to the result).</summary>
+    /// <remarks><paramref name="beta"/> and <paramref name="alpha"/> pass through libtorch as 32-bit floats.</remarks>
     public Tensor Addmm(Tensor mat1, Tensor mat2, double beta = 1, double alpha = 1)
     {
         ArgumentNullException.ThrowIfNull(mat1);
         ArgumentNullException.ThrowIfNull(mat2);
         var result = Empty([mat1.Size(0), mat2.Size(1)], mat1.DType, mat1.Device);
-        if (AotiShim.addmm_out(result.RawHandle, RawHandle, mat1.RawHandle, mat2.RawHandle, beta, alpha) != 0)
+        if (AotiShim.addmm_out(result.RawHandle, RawHandle, mat1.RawHandle, mat2.RawHandle, (float)beta, (float)alpha) != 0)
         {
             result.Dispose();
             throw Aten.Failure("aten::addmm", [this, mat1, mat2]);

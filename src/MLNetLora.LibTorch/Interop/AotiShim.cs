@@ -43,8 +43,8 @@ internal static unsafe class AotiShim
     public static delegate* unmanaged<nint, nint, int> copy_;
     public static delegate* unmanaged<nint, nint, double, nint*, int> aten_subtract_Tensor;
     public static delegate* unmanaged<nint, double, int> aten_fill__Scalar;
-    // (out, self, mat1, mat2, beta, alpha)
-    public static delegate* unmanaged<nint, nint, nint, nint, double, double, int> addmm_out;
+    // (out, self, mat1, mat2, beta, alpha): beta and alpha are C floats in this (deprecated but stable) shim.
+    public static delegate* unmanaged<nint, nint, nint, nint, float, float, int> addmm_out;
 
     // ---- grad mode --------------------------------------------------------------------------
     public static delegate* unmanaged<byte> grad_mode_is_enabled;
@@ -98,7 +98,7 @@ internal static unsafe class AotiShim
         copy_ = (delegate* unmanaged<nint, nint, int>)P("aoti_torch_copy_");
         aten_subtract_Tensor = (delegate* unmanaged<nint, nint, double, nint*, int>)P("aoti_torch_aten_subtract_Tensor");
         aten_fill__Scalar = (delegate* unmanaged<nint, double, int>)P("aoti_torch_aten_fill__Scalar");
-        addmm_out = (delegate* unmanaged<nint, nint, nint, nint, double, double, int>)P("aoti_torch_addmm_out");
+        addmm_out = (delegate* unmanaged<nint, nint, nint, nint, float, float, int>)P("aoti_torch_addmm_out");
 
         grad_mode_is_enabled = (delegate* unmanaged<byte>)P("aoti_torch_grad_mode_is_enabled");
         grad_mode_set_enabled = (delegate* unmanaged<byte, void>)P("aoti_torch_grad_mode_set_enabled");
