@@ -1,0 +1,156 @@
+using MLNetLora.LibTorch;
+
+namespace MLNetLora.Models.Transformer;
+
+public sealed partial class DecoderModel
+{
+    /// <summary>
+    /// One forward pass over a batch, holding what backward needs. Per layer it keeps the layer's
+    /// activations (norm statistics, q/k/v after rope, attention output and log-sum-exp, MLP
+    /// pre-activations, LoRA inputs) — or, with gradient checkpointing, only the layer input and the
+    /// dropout generator state, and backward recomputes the layer.
+    /// </summary>
+    public sealed class ForwardPass : IDisposable
+    {
+        internal DecoderLayer.Context Context = null!;
+        internal DecoderLayer.Saved?[] Layers = [];
+        internal Tensor[] LayerInputs = [];
+        internal GeneratorState?[] DropoutStates = [];
+        internal Tensor FinalInput = null!, FinalRstd = null!;
+        private readonly List<Tensor> owned = [];
+
+        /// <summary>Final normalised hidden states (B, T, C).</summary>
+        public Tensor Hidden { get; internal set; } = null!;
+
+        internal Tensor Own(Tensor t) { owned.Add(t); return t; }
+
+        /// <summary>Frees every kept activation.</summary>
+        public void Dispose()
+        {
+            foreach (var s in Layers)
+                if (s is not null) foreach (var t in s.Tensors()) t.Dispose();
+            foreach (var t in owned) t.Dispose();
+        }
+    }
+
+    /// <summary>Runs the model up to the final norm.</summary>
+    /// <param name="inputIds">Token ids (B, T), int64.</param>
+    /// <param name="attentionMask">1 for real tokens, 0 for padding (B, T); null when there is no padding.</param>
+    /// <param name="positionIds">Positions (B, T); 0..T-1 when null (as transformers' forward does).</param>
+    /// <param name="training">Keep activations for <see cref="Backward"/>.</param>
+    /// <param name="dropout">Generator for LoRA dropout masks; null disables dropout.</param>
+    /// <exception cref="ArgumentException">The sequence is longer than the position tables.</exception>
+    public ForwardPass Forward(Tensor inputIds, Tensor? attentionMask = null, Tensor? positionIds = null,
+        bool training = false, Generator? dropout = null)
+    {
+        ArgumentNullException.ThrowIfNull(inputIds);
+        long bsz = inputIds.Size(0), t = inputIds.Size(1);
+        if (t > Rope.MaxPositions)
+            throw new ArgumentException($"The sequence has {t} tokens but the model supports {Rope.MaxPositions} positions; truncate it or lower --max-length.", nameof(inputIds));
+        var pass = new ForwardPass();
+        using var scope = TensorScope.Begin();
+        var ids = inputIds.Device == Device ? inputIds : inputIds.To(Device);
+        var pos = positionIds ?? Tensor.Arange(t, DType.Int64, Device).Unsqueeze(0).Expand(bsz, t);
+        var (cos, sin) = Rope.Lookup(pos.Device == Device ? pos : pos.To(Device));     // (B, 1, T, R)
+        var mask = BuildAttentionMask(attentionMask, bsz, t);                          // (B, 1, T, T) or null
+        pass.Context = new DecoderLayer.Context(pass.Own(scope.Keep(cos)), pass.Own(scope.Keep(sin)),
+            mask is null ? null : pass.Own(scope.Keep(mask)), mask is null, dropout);
+
+        var x = Embedding.Embedding(ids);                                              // (B, T, C)
+        pass.Layers = new DecoderLayer.Saved?[Layers.Count];
+        pass.LayerInputs = new Tensor[Layers.Count];
+        pass.DropoutStates = new GeneratorState?[Layers.Count];
+        for (int l = 0; l < Layers.Count; l++)
+        {
+            bool keepAll = training && !GradientCheckpointing;
+            if (training && GradientCheckpointing)
+            {
+                pass.LayerInputs[l] = pass.Own(scope.Keep(x.Alias()));
+                pass.DropoutStates[l] = dropout?.SaveState();
+            }
+            var saved = keepAll ? new DecoderLayer.Saved() : null;
+            using (var layerScope = TensorScope.Begin())
+            {
+                var y = Layers[l].Forward(x, pass.Context, saved);
+                if (saved is not null) foreach (var s in saved.Tensors()) scope.Keep(layerScope.Keep(s));
+                x = scope.Keep(layerScope.Keep(y));
+            }
+            pass.Layers[l] = saved;
+        }
+        var hidden = RmsNorm.Forward(x, FinalNorm, Spec.RmsNormEps, out var rstd);    // (B, T, C)
+        if (training)
+        {
+            pass.FinalInput = pass.Own(scope.Keep(x));
+            pass.FinalRstd = pass.Own(scope.Keep(rstd));
+        }
+        pass.Hidden = pass.Own(scope.Keep(hidden));
+        foreach (var s in pass.Layers)
+            if (s is not null) foreach (var k in s.Tensors()) scope.Keep(k);
+        return pass;
+    }
+
+    /// <summary>
+    /// Backward from the gradient of the final hidden states: accumulates LoRA gradients and returns
+    /// the gradient of the input embeddings (B, T, C).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The pass was not run with <c>training: true</c>.</exception>
+    public Tensor Backward(ForwardPass pass, Tensor dHidden)
+    {
+        ArgumentNullException.ThrowIfNull(pass);
+        ArgumentNullException.ThrowIfNull(dHidden);
+        if (pass.FinalInput is null) throw new InvalidOperationException("Backward needs a forward pass run with training: true.");
+        using var scope = TensorScope.Begin();
+        var dx = RmsNorm.Backward(dHidden, pass.FinalInput, FinalNorm, pass.FinalRstd);   // (B, T, C)
+        for (int l = Layers.Count - 1; l >= 0; l--)
+        {
+            using var layerScope = TensorScope.Begin();
+            var saved = pass.Layers[l];
+            bool recomputed = saved is null;
+            if (recomputed)
+            {
+                // Gradient checkpointing: rerun the layer with the same input and dropout draws.
+                saved = new DecoderLayer.Saved();
+                var ctx = pass.Context;
+                if (pass.DropoutStates[l] is GeneratorState st)
+                {
+                    var g = new Generator(0);
+                    g.RestoreState(st);
+                    ctx = ctx with { Dropout = g };
+                }
+                Layers[l].Forward(pass.LayerInputs[l], ctx, saved);
+            }
+            dx = scope.Keep(layerScope.Keep(Layers[l].Backward(dx, pass.Context, saved!)));
+            if (recomputed) foreach (var t in saved!.Tensors()) t.Dispose();
+        }
+        return scope.Keep(dx);
+    }
+
+    /// <summary>Logits (B, T, V) from hidden states.</summary>
+    public Tensor Logits(Tensor hidden) => LmHead.Forward(hidden);
+
+    /// <summary>Logits (B, T, V) for a batch, without keeping activations.</summary>
+    public Tensor ComputeLogits(Tensor inputIds, Tensor? attentionMask = null, Tensor? positionIds = null)
+    {
+        using var pass = Forward(inputIds, attentionMask, positionIds);
+        return Logits(pass.Hidden);
+    }
+
+    // Additive mask: 0 where a query may attend, -inf elsewhere (future keys and padded keys). A
+    // padded query still sees itself, so no softmax row is all -inf (which would give NaN).
+    private Tensor? BuildAttentionMask(Tensor? attentionMask, long bsz, long t)
+    {
+        if (attentionMask is null) return null;
+        var m = attentionMask.ToArray<long>();
+        if (m.All(v => v != 0)) return null;
+        var add = new float[bsz * t * t];
+        for (long b = 0; b < bsz; b++)
+            for (long i = 0; i < t; i++)
+                for (long j = 0; j < t; j++)
+                {
+                    bool allowed = j <= i && (m[b * t + j] != 0 || j == i);
+                    add[(b * t + i) * t + j] = allowed ? 0f : float.NegativeInfinity;
+                }
+        using var host = Tensor.FromArray(add, bsz, 1, t, t);
+        return host.To(ComputeDType, Device);
+    }
+}
