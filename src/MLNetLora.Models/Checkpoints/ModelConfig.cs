@@ -140,7 +140,7 @@ public sealed partial record ModelConfig
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(layer, NumHiddenLayers);
         if (SlidingWindow is null || ModelType is not ("qwen2" or "qwen3")) return SlidingWindow;
         if (raw["layer_types"] is JsonArray types && types.Count == NumHiddenLayers)
-            return types[layer]?.GetValue<string>() == "sliding_attention" ? SlidingWindow : null;
+            return types[layer] is JsonValue type && type.TryGetValue(out string? name) && name == "sliding_attention" ? SlidingWindow : null;
         int firstSliding = raw["max_window_layers"] is JsonValue v && v.TryGetValue(out int m) ? m : ModelTypeDefaults.QwenMaxWindowLayers;
         return layer >= firstSliding ? SlidingWindow : null;
     }

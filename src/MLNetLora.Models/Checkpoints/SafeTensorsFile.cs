@@ -83,7 +83,11 @@ public sealed class SafeTensorsFile : IDisposable
             Span<byte> prefix = stackalloc byte[8];
             stream.ReadExactly(prefix);
             ulong declared = BinaryPrimitives.ReadUInt64LittleEndian(prefix);
-            if (declared > (ulong)(length - 8) || declared > MaxHeaderLength)
+            if (declared > MaxHeaderLength && declared <= (ulong)(length - 8))
+                throw new CheckpointException(
+                    $"'{full}' declares a {declared}-byte header, more than the format's limit of {MaxHeaderLength} bytes. " +
+                    "It is not a safetensors file or is corrupt; download or export it again.", full);
+            if (declared > (ulong)(length - 8))
                 throw new CheckpointException(
                     $"'{full}' declares a {declared}-byte header but the file has only {length - 8} bytes after the length prefix. " +
                     "The file is truncated or is not a safetensors file (a PyTorch .bin or a Git LFS pointer?); download it again.", full);

@@ -40,6 +40,20 @@ public class SafeTensorsErrorTests
     }
 
     [Test]
+    public void Open_HeaderLengthOverFormatLimit_SaysNotSafetensors()
+    {
+        string path = Path.Combine(dir, "huge.safetensors");
+        using (var stream = File.Create(path))
+        {
+            // A declared 200 MB header inside a file that really is that large: only the format's cap rejects it.
+            stream.Write(BitConverter.GetBytes(200_000_000UL));
+            stream.SetLength(8 + 200_000_000L);
+        }
+        var ex = Assert.Throws<CheckpointException>(() => SafeTensorsFile.Open(path));
+        Assert.That(ex!.Message, Does.Contain("200000000-byte header").And.Contain("limit of 100000000 bytes"));
+    }
+
+    [Test]
     public void Names_HeaderNotJson_SaysInvalidJson()
     {
         string path = RawSafeTensors.Write(dir, "bad.safetensors", "{\"a\": [1, ", []);
