@@ -87,10 +87,10 @@ public sealed partial class DecoderModel : IDisposable
                 : [Lin(p + "self_attn.q_proj", qw, c, spec.QkvBias), Lin(p + "self_attn.k_proj", kvw, c, spec.QkvBias),
                    Lin(p + "self_attn.v_proj", kvw, c, spec.QkvBias)];
             LoraLinear[] mlpIn = spec.FusedProjections
-                ? [Lin(p + "mlp.gate_up_proj", 2 * i, c, false)]
-                : [Lin(p + "mlp.gate_proj", i, c, false), Lin(p + "mlp.up_proj", i, c, false)];
+                ? [Lin(p + "mlp.gate_up_proj", 2 * i, c, spec.MlpBias)]
+                : [Lin(p + "mlp.gate_proj", i, c, spec.MlpBias), Lin(p + "mlp.up_proj", i, c, spec.MlpBias)];
             layers[l] = new DecoderLayer(spec, l, W(p + "input_layernorm.weight", c), W(p + "post_attention_layernorm.weight", c),
-                attn, Lin(p + "self_attn.o_proj", c, qw, false), mlpIn, Lin(p + "mlp.down_proj", c, i, false),
+                attn, Lin(p + "self_attn.o_proj", c, qw, spec.OutputBias), mlpIn, Lin(p + "mlp.down_proj", c, i, spec.MlpBias),
                 spec.QkNorm ? W(p + "self_attn.q_norm.weight", spec.HeadDim) : null,
                 spec.QkNorm ? W(p + "self_attn.k_norm.weight", spec.HeadDim) : null);
         }

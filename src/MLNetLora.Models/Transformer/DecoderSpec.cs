@@ -20,6 +20,8 @@ namespace MLNetLora.Models.Transformer;
 /// <param name="InverseFrequencies">RoPE inverse frequencies, one per rotary pair.</param>
 /// <param name="RopeAttentionScaling">Factor applied to cos/sin (1 except for some scaled ropes).</param>
 /// <param name="MaxPositions">Longest sequence the position tables cover.</param>
+/// <param name="OutputBias">o_proj has a bias (Llama with attention_bias).</param>
+/// <param name="MlpBias">gate/up/down have biases (Llama with mlp_bias).</param>
 public sealed record DecoderSpec(
     Architecture Architecture,
     int HiddenSize,
@@ -36,7 +38,9 @@ public sealed record DecoderSpec(
     bool FusedProjections,
     double[] InverseFrequencies,
     double RopeAttentionScaling,
-    int MaxPositions)
+    int MaxPositions,
+    bool OutputBias = false,
+    bool MlpBias = false)
 {
     /// <summary>Width of the rotary part of each head (less than <see cref="HeadDim"/> for partial rotary).</summary>
     public int RotaryDim => InverseFrequencies.Length * 2;

@@ -9,8 +9,8 @@ public interface IWeightSource
     bool Contains(string name);
 
     /// <summary>Loads a tensor, checking its shape.</summary>
-    /// <exception cref="KeyNotFoundException">No such tensor.</exception>
-    /// <exception cref="InvalidDataException">The stored shape differs from <paramref name="expectedShape"/>.</exception>
+    /// <remarks>Implementations throw when the tensor is missing or its shape differs from
+    /// <paramref name="expectedShape"/>, naming the tensor and both shapes.</remarks>
     Tensor Load(string name, long[] expectedShape);
 }
 
