@@ -1,16 +1,17 @@
 namespace MLNetLora.Models.Tokenization;
 
 /// <summary>
-/// A Hugging Face tokenizer loaded from a checkpoint folder, producing the same ids as
-/// <c>AutoTokenizer</c>: byte-level BPE from <c>tokenizer.json</c> (GPT-2, Llama 3, Qwen, SmolLM) or
+/// A Hugging Face tokenizer loaded from a checkpoint folder, producing the ids transformers'
+/// <c>AutoTokenizer</c> produces: byte-level BPE from <c>tokenizer.json</c> (GPT-2, Llama 3, Qwen, SmolLM) or
 /// SentencePiece from <c>tokenizer.model</c> (Llama 2, Mistral), with special tokens, BOS/EOS insertion
 /// and decoding options taken from <c>tokenizer.json</c> and <c>tokenizer_config.json</c>.
 /// </summary>
 /// <remarks>
 /// Added tokens (every entry of <c>added_tokens</c>, special or not) that appear literally in the text are
-/// encoded as their single id, as HF does. Encoding and decoding only read shared state, but the
-/// underlying Microsoft.ML.Tokenizers objects keep a word cache, so share one instance across threads only
-/// if that library's thread-safety is acceptable to you.
+/// encoded as their single id, as HF does. For SentencePiece, text right after such a token gets no
+/// dummy-prefix space (HF's <c>legacy=false</c>); that case has no Hugging Face reference in the fixtures.
+/// Nothing here changes after <see cref="Load"/>; the only
+/// mutable state underneath is Microsoft.ML.Tokenizers' BPE word cache, which it guards with a lock.
 /// </remarks>
 public sealed class HfTokenizer
 {
