@@ -10,8 +10,8 @@ namespace MLNetLora.Models.Tokenization;
 /// Added tokens (every entry of <c>added_tokens</c>, special or not) that appear literally in the text are
 /// encoded as their single id, as HF does. For SentencePiece, text right after such a token gets no
 /// dummy-prefix space (HF's <c>legacy=false</c>); that case has no Hugging Face reference in the fixtures.
-/// Nothing here changes after <see cref="Load"/>; the only
-/// mutable state underneath is Microsoft.ML.Tokenizers' BPE word cache, which it guards with a lock.
+/// Nothing here changes after <see cref="Load"/>; the only mutable state underneath is
+/// Microsoft.ML.Tokenizers' BPE word cache, which that library guards with a lock.
 /// </remarks>
 public sealed class HfTokenizer
 {
