@@ -110,6 +110,32 @@ public sealed unsafe partial class Tensor
         return t;
     }
 
+    /// <summary>
+    /// Reads raw little-endian bytes from <paramref name="stream"/> straight into a new CPU tensor's
+    /// memory (one copy: e.g. from a memory-mapped safetensors file), in chunks so tensors over 2 GiB work.
+    /// </summary>
+    /// <exception cref="EndOfStreamException">The stream ended before the tensor was filled.</exception>
+    public static Tensor FromStream(Stream stream, ReadOnlySpan<long> shape, DType dtype)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        long total = dtype.ElementSize() * ElementCount(shape);
+        var t = Empty(shape, dtype, Device.Cpu);
+        byte* p = (byte*)t.DataPointer();
+        long done = 0;
+        while (done < total)
+        {
+            int chunk = (int)Math.Min(total - done, 1 << 30);
+            int n = stream.Read(new Span<byte>(p + done, chunk));
+            if (n == 0)
+            {
+                t.Dispose();
+                throw new EndOfStreamException($"The stream ended after {done} of the {total} bytes of a [{string.Join(",", shape.ToArray())}] {dtype} tensor.");
+            }
+            done += n;
+        }
+        return t;
+    }
+
     /// <summary>Standard normal samples from a seeded <see cref="Generator"/> (drawn on the CPU, then moved).</summary>
     public static Tensor Randn(ReadOnlySpan<long> shape, Generator generator, DType dtype = DType.Float32, Device? device = null)
     {

@@ -127,6 +127,14 @@ public sealed partial class DecoderModel : IDisposable
                 $"this model has {string.Join(", ", Linears.Select(l => l.Name[(l.Name.LastIndexOf('.') + 1)..]).Distinct())}.");
     }
 
+    /// <summary>Removes and frees every adapter.</summary>
+    public void RemoveLora()
+    {
+        foreach (var lin in Linears) lin.Adapter = null;
+        foreach (var a in adapters.Values) a.Dispose();
+        adapters.Clear();
+    }
+
     /// <summary>Adds a trainable classification head over <paramref name="numLabels"/> classes (weights from <paramref name="generator"/>).</summary>
     public ClassificationHead AddClassificationHead(int numLabels, Generator generator, Tensor? initialWeight = null)
     {

@@ -1,0 +1,93 @@
+using MLNetLora.LibTorch;
+using MLNetLora.Models.Checkpoints;
+using MLNetLora.Models.Tokenization;
+using MLNetLora.Models.Transformer;
+
+namespace MLNetLora.Models.Hub;
+
+/// <summary>
+/// A Hugging Face model folder loaded for compute: its config, the model in the chosen dtype and
+/// device, and its tokenizer (when the folder has one).
+/// </summary>
+public sealed class PretrainedModel : IDisposable
+{
+    private PretrainedModel(string directory, ModelConfig config, DecoderModel model, HfTokenizer? tokenizer)
+    {
+        Directory = directory;
+        Config = config;
+        Model = model;
+        Tokenizer = tokenizer;
+    }
+
+    /// <summary>The folder it was loaded from.</summary>
+    public string Directory { get; }
+
+    /// <summary>Parsed <c>config.json</c>.</summary>
+    public ModelConfig Config { get; }
+
+    /// <summary>The model.</summary>
+    public DecoderModel Model { get; }
+
+    /// <summary>The tokenizer, or null when the folder has none.</summary>
+    public HfTokenizer? Tokenizer { get; }
+
+    /// <summary>The tokenizer, or a clear error when the folder has none.</summary>
+    /// <exception cref="InvalidOperationException">No tokenizer files were found.</exception>
+    public HfTokenizer RequireTokenizer() => Tokenizer ??
+        throw new InvalidOperationException($"'{Directory}' has no tokenizer.json or tokenizer.model; copy the tokenizer files from the model's Hugging Face repository.");
+
+    /// <summary>Default compute dtype for a device: float32 on CPU, bfloat16 on CUDA.</summary>
+    public static DType DefaultDType(Device device) => device.IsCuda ? DType.BFloat16 : DType.Float32;
+
+    /// <summary>Loads config, weights and tokenizer from a Hugging Face model folder.</summary>
+    /// <param name="directory">Folder with config.json and model.safetensors (or shards).</param>
+    /// <param name="device">Where to run; CPU when null.</param>
+    /// <param name="dtype">Compute dtype; <see cref="DefaultDType"/> when null.</param>
+    /// <exception cref="CheckpointException">The folder, config or weights are missing or inconsistent.</exception>
+    /// <exception cref="NotSupportedException">The architecture is not implemented.</exception>
+    public static PretrainedModel Load(string directory, Device? device = null, DType? dtype = null)
+    {
+        var dev = device ?? Device.Cpu;
+        if (!System.IO.Directory.Exists(directory))
+            throw new CheckpointException($"Model folder '{directory}' does not exist. Download a Hugging Face model (config.json, model.safetensors, tokenizer.json) into it, or fix the path.", directory);
+        var config = ModelConfig.Load(directory);
+        var spec = DecoderSpecBuilder.FromConfig(config);
+        DecoderModel model;
+        using (var checkpoint = ModelCheckpoint.Open(directory))
+            model = DecoderModel.Create(spec, new CheckpointWeightSource(checkpoint), dtype ?? DefaultDType(dev), dev);
+        bool hasTokenizer = File.Exists(Path.Combine(directory, "tokenizer.json")) || File.Exists(Path.Combine(directory, "tokenizer.model"));
+        return new PretrainedModel(directory, config, model, hasTokenizer ? HfTokenizer.Load(directory) : null);
+    }
+
+    /// <summary>
+    /// Writes the model as a Hugging Face checkpoint folder (config.json, model.safetensors, the
+    /// tokenizer and generation files copied from the source folder). Adapters are folded into the
+    /// base weights first, so the result loads in transformers without PEFT.
+    /// </summary>
+    /// <param name="outputDirectory">Destination folder (created if needed).</param>
+    /// <param name="dtype">Stored dtype; the config's dtype (else float32) when null.</param>
+    public void SaveMerged(string outputDirectory, DType? dtype = null)
+    {
+        System.IO.Directory.CreateDirectory(outputDirectory);
+        Model.MergeAdapters();
+        var storeType = dtype ?? Config.WeightDType ?? DType.Float32;
+        var tensors = Model.NamedWeights().Select(kv => new KeyValuePair<string, Tensor>(kv.Key, kv.Value.To(storeType, Device.Cpu))).ToList();
+        try
+        {
+            SafeTensorsWriter.Write(Path.Combine(outputDirectory, ModelCheckpoint.SingleFileName), tensors, new Dictionary<string, string> { ["format"] = "pt" });
+        }
+        finally
+        {
+            foreach (var kv in tensors) kv.Value.Dispose();
+        }
+        Config.Save(outputDirectory);
+        foreach (string f in new[] { "tokenizer.json", "tokenizer.model", "tokenizer_config.json", "special_tokens_map.json", "generation_config.json" })
+        {
+            string src = Path.Combine(Directory, f);
+            if (File.Exists(src)) File.Copy(src, Path.Combine(outputDirectory, f), overwrite: true);
+        }
+    }
+
+    /// <summary>Frees the model.</summary>
+    public void Dispose() => Model.Dispose();
+}

@@ -1,0 +1,31 @@
+using MLNetLora.LibTorch;
+
+namespace MLNetLora.Models.Transformer;
+
+public sealed partial class DecoderModel
+{
+    /// <summary>
+    /// Every base weight under its Hugging Face name (adapters excluded; merge them first to export
+    /// a merged model). A tied LM head is not listed, as transformers omits it.
+    /// </summary>
+    public IEnumerable<KeyValuePair<string, Tensor>> NamedWeights()
+    {
+        yield return new("model.embed_tokens.weight", Embedding);
+        foreach (var layer in Layers)
+        {
+            string p = $"model.layers.{layer.Index}.";
+            yield return new(p + "input_layernorm.weight", layer.InputNorm);
+            yield return new(p + "post_attention_layernorm.weight", layer.PostAttentionNorm);
+            if (layer.QNorm is not null) yield return new(p + "self_attn.q_norm.weight", layer.QNorm);
+            if (layer.KNorm is not null) yield return new(p + "self_attn.k_norm.weight", layer.KNorm);
+            foreach (var lin in layer.Linears)
+            {
+                yield return new(lin.Name + ".weight", lin.Weight);
+                if (lin.Bias is not null) yield return new(lin.Name + ".bias", lin.Bias);
+            }
+        }
+        yield return new("model.norm.weight", FinalNorm);
+        if (!ReferenceEquals(LmHead.Weight, Embedding)) yield return new("lm_head.weight", LmHead.Weight);
+        if (ScoreHead is not null) yield return new("score.weight", ScoreHead.Weight);
+    }
+}
