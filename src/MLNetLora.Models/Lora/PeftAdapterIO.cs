@@ -40,10 +40,11 @@ public static class PeftAdapterIO
         {
             foreach (var (name, a) in model.Adapters)
             {
-                tensors.Add(new(Prefix + name + ".lora_A.weight", a.A.To(DType.Float32, Device.Cpu)));
-                tensors.Add(new(Prefix + name + ".lora_B.weight", a.B.To(DType.Float32, Device.Cpu)));
+                // Stored in the adapter's own dtype (float32, or float64 in gradient-check models) so a resumed run continues bit for bit.
+                tensors.Add(new(Prefix + name + ".lora_A.weight", a.A.To(Device.Cpu)));
+                tensors.Add(new(Prefix + name + ".lora_B.weight", a.B.To(Device.Cpu)));
             }
-            if (model.ScoreHead is not null) tensors.Add(new(Prefix + "score.weight", model.ScoreHead.Weight.To(DType.Float32, Device.Cpu)));
+            if (model.ScoreHead is not null) tensors.Add(new(Prefix + "score.weight", model.ScoreHead.Weight.To(Device.Cpu)));
             SafeTensorsWriter.Write(Path.Combine(directory, WeightsFileName), tensors, new Dictionary<string, string> { ["format"] = "pt" });
         }
         finally

@@ -1,0 +1,119 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using MLNetLora.LibTorch;
+using MLNetLora.Models.Checkpoints;
+using MLNetLora.Models.Lora;
+using MLNetLora.Models.Transformer;
+using MLNetLora.Training.Optim;
+
+namespace MLNetLora.Training.Engine;
+
+/// <summary>
+/// A resumable checkpoint folder: the adapter in PEFT format, the optimizer moments
+/// (<c>optimizer.safetensors</c>) and <see cref="TrainerState"/> (<c>trainer_state.json</c>). The
+/// folder is written under a temporary name and renamed when complete, so a run killed mid-write
+/// leaves the previous checkpoint intact and never a half-written one.
+/// </summary>
+public static class TrainingCheckpoint
+{
+    /// <summary>Trainer state file name.</summary>
+    public const string StateFileName = "trainer_state.json";
+
+    /// <summary>Optimizer state file name.</summary>
+    public const string OptimizerFileName = "optimizer.safetensors";
+
+    internal static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        IncludeFields = true,
+    };
+
+    /// <summary>Writes a checkpoint to <paramref name="directory"/> atomically (replacing an older one of the same name).</summary>
+    public static void Save(string directory, DecoderModel model, LoraSettings lora, AdamW optimizer, TrainerState state, string baseModel)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(optimizer);
+        string full = Path.GetFullPath(directory);
+        string parent = Path.GetDirectoryName(full) ?? ".";
+        Directory.CreateDirectory(parent);
+        string tmp = Path.Combine(parent, "." + Path.GetFileName(full) + ".tmp-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(tmp);
+        PeftAdapterIO.Save(model, lora, tmp, baseModel);
+        var tensors = optimizer.StateTensors().SelectMany(t => new[]
+        {
+            new KeyValuePair<string, Tensor>($"{t.Group}.{t.Index}.exp_avg", t.ExpAvg),
+            new KeyValuePair<string, Tensor>($"{t.Group}.{t.Index}.exp_avg_sq", t.ExpAvgSq),
+        }).ToList();
+        SafeTensorsWriter.Write(Path.Combine(tmp, OptimizerFileName), tensors,
+            new Dictionary<string, string> { ["step"] = optimizer.Step.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+        File.WriteAllText(Path.Combine(tmp, StateFileName), JsonSerializer.Serialize(state, Json));
+        if (Directory.Exists(full))
+        {
+            string old = full + ".old-" + Guid.NewGuid().ToString("N");
+            Directory.Move(full, old);
+            Directory.Move(tmp, full);
+            Directory.Delete(old, recursive: true);
+        }
+        else Directory.Move(tmp, full);
+    }
+
+    /// <summary>Reads the trainer state of a checkpoint.</summary>
+    /// <exception cref="CheckpointException">The folder is not a complete checkpoint.</exception>
+    public static TrainerState ReadState(string directory)
+    {
+        string path = Path.Combine(directory, StateFileName);
+        if (!File.Exists(path))
+            throw new CheckpointException($"'{directory}' is not a training checkpoint (no {StateFileName}). Pass a checkpoint-N folder or the output folder that holds them.", path);
+        return JsonSerializer.Deserialize<TrainerState>(File.ReadAllText(path), Json)
+            ?? throw new CheckpointException($"{path} is empty.", path);
+    }
+
+    /// <summary>Copies the adapter weights and optimizer moments of a checkpoint into a prepared trainer's model and optimizer.</summary>
+    /// <exception cref="CheckpointException">A tensor is missing or has another shape (the checkpoint is from another model or LoRA setup).</exception>
+    public static void LoadTensors(string directory, DecoderModel model, AdamW optimizer)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(optimizer);
+        using var adapter = SafeTensorsFile.Open(Path.Combine(directory, PeftAdapterIO.WeightsFileName));
+        foreach (var (name, a) in model.Adapters)
+        {
+            Copy(adapter, $"base_model.model.{name}.lora_A.weight", a.A);
+            Copy(adapter, $"base_model.model.{name}.lora_B.weight", a.B);
+        }
+        if (model.ScoreHead is not null) Copy(adapter, "base_model.model.score.weight", model.ScoreHead.Weight);
+        using var opt = SafeTensorsFile.Open(Path.Combine(directory, OptimizerFileName));
+        foreach (var t in optimizer.StateTensors())
+        {
+            Copy(opt, $"{t.Group}.{t.Index}.exp_avg", t.ExpAvg);
+            Copy(opt, $"{t.Group}.{t.Index}.exp_avg_sq", t.ExpAvgSq);
+        }
+        optimizer.RestoreStep(long.Parse(opt.Metadata["step"], System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>The newest <c>checkpoint-N</c> folder under <paramref name="directory"/>, or the folder itself when it is a checkpoint.</summary>
+    /// <exception cref="CheckpointException">No checkpoint was found.</exception>
+    public static string Resolve(string directory)
+    {
+        if (File.Exists(Path.Combine(directory, StateFileName))) return directory;
+        if (Directory.Exists(directory))
+        {
+            var newest = Directory.GetDirectories(directory, "checkpoint-*")
+                .Select(d => (Dir: d, Ok: long.TryParse(Path.GetFileName(d)["checkpoint-".Length..], out long n), N: n))
+                .Where(x => x.Ok && File.Exists(Path.Combine(x.Dir, StateFileName)))
+                .OrderByDescending(x => x.N).FirstOrDefault();
+            if (newest.Dir is not null) return newest.Dir;
+        }
+        throw new CheckpointException($"No checkpoint found in '{directory}'. Pass the output folder of an earlier run (it holds checkpoint-N folders) or one checkpoint-N folder.", directory);
+    }
+
+    private static void Copy(SafeTensorsFile file, string key, Tensor target)
+    {
+        if (!file.Contains(key))
+            throw new CheckpointException($"{file.Path} has no '{key}': the checkpoint was made with another model or LoRA configuration.", file.Path);
+        using var t = file.Load(key);
+        if (!t.Shape.SequenceEqual(target.Shape))
+            throw new CheckpointException($"'{key}' has shape [{string.Join(",", t.Shape)}] but this run expects [{string.Join(",", target.Shape)}].", file.Path);
+        target.CopyFrom(t);
+    }
+}
