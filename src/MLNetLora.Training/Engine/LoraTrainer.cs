@@ -122,7 +122,9 @@ public sealed partial class LoraTrainer : IDisposable
     /// the watchdog, then applied.
     /// </summary>
     /// <exception cref="TrainingStoppedException">The watchdog's policy is to stop.</exception>
-    public StepMetrics Step(IReadOnlyList<Batch> microBatches)
+    public StepMetrics Step(IReadOnlyList<Batch> microBatches) => StepAt(microBatches, null);
+
+    private StepMetrics StepAt(IReadOnlyList<Batch> microBatches, double? rateOverride)
     {
         ArgumentNullException.ThrowIfNull(microBatches);
         var opt = Optimizer;
@@ -150,8 +152,11 @@ public sealed partial class LoraTrainer : IDisposable
         }
         var grads = opt.Groups.SelectMany(g => g.Gradients).ToList();
         double gradNorm = GradientClipping.ClipByGlobalNorm(grads, Options.MaxGradNorm);
-        double lr = RateAt(GlobalStep);
-        var decision = watchdog.Observe(new StepObservation(GlobalStep + 1, loss, gradNorm, lr));
+        double lr = rateOverride ?? RateAt(GlobalStep);
+        // The rate finder drives the rate into divergence on purpose: the watchdog stays out of it.
+        var decision = rateOverride is null
+            ? watchdog.Observe(new StepObservation(GlobalStep + 1, loss, gradNorm, lr))
+            : new WatchdogDecision { Action = double.IsFinite(loss) ? WatchdogAction.Continue : WatchdogAction.SkipUpdate };
         switch (decision.Action)
         {
             case WatchdogAction.Continue:
