@@ -1,0 +1,53 @@
+using MLNetLora.Cli;
+using MLNetLora.Cli.Commands;
+
+namespace MLNetLora.Tests.Cli;
+
+public class HelpTests
+{
+    [TestCase("--help")]
+    [TestCase("-h")]
+    [TestCase("help")]
+    public void Help_GlobalFlag_ListsCommandsAndComingOnes(string flag)
+    {
+        var r = CliRun.Run(flag);
+        Assert.That(r.ExitCode, Is.EqualTo(0), r.ToString());
+        Assert.That(r.Out, Does.Contain("inspect").And.Contain("tokenize").And.Contain("forward").And.Contain("merge"));
+        foreach (string coming in CommandRegistry.Discover().Coming)
+            Assert.That(r.Out, Does.Match($@"\n\s+{coming}\s+\(coming\)"));
+    }
+
+    [Test]
+    public void Help_AfterCommand_ShowsUsageAndEveryOption()
+    {
+        var r = CliRun.Run("forward", "--help");
+        Assert.That(r.ExitCode, Is.EqualTo(0), r.ToString());
+        Assert.That(r.Out, Does.Contain("Usage: mlnetlora forward MODEL_DIR --input IN.safetensors --output OUT.safetensors"));
+        foreach (var option in new ForwardCommand().Syntax.Options)
+            Assert.That(r.Out, Does.Contain(option.Display));
+    }
+
+    [Test]
+    public void Help_HelpWordWithCommand_ShowsThatCommandsHelp()
+    {
+        var r = CliRun.Run("help", "merge");
+        Assert.That(r.ExitCode, Is.EqualTo(0), r.ToString());
+        Assert.That(r.Out, Does.StartWith("mlnetlora merge:"));
+    }
+
+    [Test]
+    public void Help_FlagWithOtherwiseInvalidArguments_StillShowsHelp()
+    {
+        var r = CliRun.Run("inspect", "--bogus", "-h");
+        Assert.That(r.ExitCode, Is.EqualTo(0), r.ToString());
+        Assert.That(r.Out, Does.Contain("Usage: mlnetlora inspect MODEL_DIR [--json]"));
+    }
+
+    [Test]
+    public void Version_PrintsToolNameAndVersion()
+    {
+        var r = CliRun.Run("--version");
+        Assert.That(r.ExitCode, Is.EqualTo(0), r.ToString());
+        Assert.That(r.Out, Does.Match(@"^mlnetlora \d+\.\d+"));
+    }
+}
