@@ -3,15 +3,16 @@ using static MLNetLora.Tests.TestUtil;
 
 namespace MLNetLora.Tests.Binding;
 
-public class ArithmeticTests
+[TestFixtureSource(typeof(TestDevices), nameof(TestDevices.Available))]
+public class ArithmeticTests(string device) : DeviceFixture(device)
 {
     [Test]
     public void AddSubMulDiv_Broadcasting_MatchesCSharp()
     {
         var a = Random(6, 1);           // (2, 3)
         var b = Random(3, 2);           // (3,) broadcast over rows
-        using var ta = Tensor.FromArray(a, 2, 3).To(DType.Float64);
-        using var tb = Tensor.FromArray(b, 3);
+        using var ta = On(Tensor.FromArray(a, 2, 3)).To(DType.Float64);
+        using var tb = On(Tensor.FromArray(b, 3));
         using var add = ta + tb;
         using var sub = ta.Sub(tb, 2.0);
         using var mul = ta * tb;
@@ -32,7 +33,7 @@ public class ArithmeticTests
     [Test]
     public void ScalarOps_KeepDType()
     {
-        using var t = Tensor.FromArray(new float[] { 1, 2, 4 });
+        using var t = On(Tensor.FromArray(new float[] { 1, 2, 4 }));
         using var m = t * 0.5;
         using var p = t + 1.5;
         using var q = t - 1;
@@ -48,7 +49,7 @@ public class ArithmeticTests
     public void UnaryOps_MatchMath()
     {
         var x = new double[] { 0.1, 0.5, 1.0, 2.0, 3.7 };
-        using var t = Tensor.FromArray(x);
+        using var t = On(Tensor.FromArray(x));
         using var exp = t.Exp();
         using var rsqrt = t.Rsqrt();
         using var pow = t.Pow(3);
@@ -65,7 +66,7 @@ public class ArithmeticTests
     public void SiluAndGelu_MatchFormulas()
     {
         var x = new double[] { -3, -1, -0.2, 0, 0.3, 1, 2.5 };
-        using var t = Tensor.FromArray(x);
+        using var t = On(Tensor.FromArray(x));
         using var silu = t.Silu();
         using var gelu = t.Gelu();
         AssertClose(silu, x.Select(v => v / (1 + Math.Exp(-v))).ToArray(), 1e-12, "silu");
@@ -77,7 +78,7 @@ public class ArithmeticTests
     {
         var x = new double[] { -2, -0.5, 0.1, 0.7, 1.9 };
         const double h = 1e-6;
-        using var t = Tensor.FromArray(x);
+        using var t = On(Tensor.FromArray(x));
         using var ones = Tensor.Ones([x.Length], DType.Float64);
         using var dSilu = Tensor.SiluBackward(ones, t);
         using var dGelu = Tensor.GeluBackward(ones, t);
@@ -90,7 +91,7 @@ public class ArithmeticTests
     [Test]
     public void WhereAndMaskedFill_SelectElements()
     {
-        using var x = Tensor.FromArray(new float[] { 1, -2, 3, -4 });
+        using var x = On(Tensor.FromArray(new float[] { 1, -2, 3, -4 }));
         using var mask = x.Gt(0);
         using var neg = -x;
         using var w = Tensor.Where(mask, x, neg);
@@ -103,7 +104,7 @@ public class ArithmeticTests
     [Test]
     public void Clamp_AndIsFinite()
     {
-        using var x = Tensor.FromArray(new double[] { -5, 0.5, 7, double.NaN, double.PositiveInfinity });
+        using var x = On(Tensor.FromArray(new double[] { -5, 0.5, 7, double.NaN, double.PositiveInfinity }));
         using var c = x.Clamp(-1, 1);
         var v = c.ToArray<double>();
         Assert.That(v.Take(3), Is.EqualTo(new double[] { -1, 0.5, 1 }));

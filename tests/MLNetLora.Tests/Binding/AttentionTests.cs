@@ -3,9 +3,20 @@ using static MLNetLora.Tests.TestUtil;
 
 namespace MLNetLora.Tests.Binding;
 
-public class AttentionTests
+[TestFixtureSource(typeof(TestDevices), nameof(TestDevices.Available))]
+public class AttentionTests(string device) : DeviceFixture(device)
 {
     private const int B = 2, H = 2, T = 5, D = 4;
+
+    // The CUDA kernel (memory-efficient attention) has no float64 path: compare in float32 there.
+    private double Tol(double cpu) => Dev.IsCuda ? 2e-4 : cpu;
+
+    private Tensor OnA(Tensor cpu)
+    {
+        var t = On(cpu);
+        if (!Dev.IsCuda) return t;
+        using (t) return t.To(DType.Float32);
+    }
 
     /// <summary>Naive causal attention in C# with an optional key-padding mask (true = keep).</summary>
     private static double[] Reference(double[] q, double[] k, double[] v, bool causal, bool[,]? keep)
@@ -39,11 +50,11 @@ public class AttentionTests
     public void Forward_MatchesNaiveAttention(bool causal)
     {
         var q = Random(B * H * T * D, 1); var k = Random(B * H * T * D, 2); var v = Random(B * H * T * D, 3);
-        using var tq = Tensor.FromArray(q, B, H, T, D);
-        using var tk = Tensor.FromArray(k, B, H, T, D);
-        using var tv = Tensor.FromArray(v, B, H, T, D);
+        using var tq = OnA(Tensor.FromArray(q, B, H, T, D));
+        using var tk = OnA(Tensor.FromArray(k, B, H, T, D));
+        using var tv = OnA(Tensor.FromArray(v, B, H, T, D));
         using var r = Attention.Forward(tq, tk, tv, causal);
-        AssertClose(r.Output, Reference(q, k, v, causal, null), 1e-10);
+        AssertClose(r.Output, Reference(q, k, v, causal, null), Tol(1e-10));
     }
 
     [Test]
@@ -54,12 +65,12 @@ public class AttentionTests
         for (int j = 0; j < T; j++) { keep[0, j] = true; keep[1, j] = j >= 2; } // row 1 is left-padded by 2
         var maskValues = new double[B * T];
         for (int b = 0; b < B; b++) for (int j = 0; j < T; j++) maskValues[b * T + j] = keep[b, j] ? 0 : double.NegativeInfinity;
-        using var mask = Tensor.FromArray(maskValues, B, 1, 1, T);
-        using var tq = Tensor.FromArray(q, B, H, T, D);
-        using var tk = Tensor.FromArray(k, B, H, T, D);
-        using var tv = Tensor.FromArray(v, B, H, T, D);
+        using var mask = OnA(Tensor.FromArray(maskValues, B, 1, 1, T));
+        using var tq = OnA(Tensor.FromArray(q, B, H, T, D));
+        using var tk = OnA(Tensor.FromArray(k, B, H, T, D));
+        using var tv = OnA(Tensor.FromArray(v, B, H, T, D));
         using var r = Attention.Forward(tq, tk, tv, causal: false, mask);
-        AssertClose(r.Output, Reference(q, k, v, false, keep), 1e-10);
+        AssertClose(r.Output, Reference(q, k, v, false, keep), Tol(1e-10));
     }
 
     [Test]
@@ -67,10 +78,10 @@ public class AttentionTests
     {
         var q = Random(B * H * T * D, 7); var k = Random(B * H * T * D, 8); var v = Random(B * H * T * D, 9);
         var g = Random(B * H * T * D, 10);
-        using var tq = Tensor.FromArray(q, B, H, T, D);
-        using var tk = Tensor.FromArray(k, B, H, T, D);
-        using var tv = Tensor.FromArray(v, B, H, T, D);
-        using var tg = Tensor.FromArray(g, B, H, T, D);
+        using var tq = OnA(Tensor.FromArray(q, B, H, T, D));
+        using var tk = OnA(Tensor.FromArray(k, B, H, T, D));
+        using var tv = OnA(Tensor.FromArray(v, B, H, T, D));
+        using var tg = OnA(Tensor.FromArray(g, B, H, T, D));
         using var fwd = Attention.Forward(tq, tk, tv, causal: true);
         var (dq, dk, dv) = Attention.Backward(tg, tq, tk, tv, fwd, causal: true);
         using var _q = dq; using var _k = dk; using var _v = dv;
@@ -88,8 +99,8 @@ public class AttentionTests
             }
             return grad;
         }
-        AssertClose(dq, Fd(0), 1e-6, "dq");
-        AssertClose(dk, Fd(1), 1e-6, "dk");
-        AssertClose(dv, Fd(2), 1e-6, "dv");
+        AssertClose(dq, Fd(0), Tol(1e-6), "dq");
+        AssertClose(dk, Fd(1), Tol(1e-6), "dk");
+        AssertClose(dv, Fd(2), Tol(1e-6), "dv");
     }
 }

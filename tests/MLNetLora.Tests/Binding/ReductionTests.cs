@@ -3,7 +3,8 @@ using static MLNetLora.Tests.TestUtil;
 
 namespace MLNetLora.Tests.Binding;
 
-public class ReductionTests
+[TestFixtureSource(typeof(TestDevices), nameof(TestDevices.Available))]
+public class ReductionTests(string device) : DeviceFixture(device)
 {
     private static readonly double[] X = Random(2 * 3 * 4, 21); // (2, 3, 4)
 
@@ -12,7 +13,7 @@ public class ReductionTests
     [Test]
     public void Sum_AllAndOverDims()
     {
-        using var t = Tensor.FromArray(X, 2, 3, 4);
+        using var t = On(Tensor.FromArray(X, 2, 3, 4));
         using var all = t.Sum();
         Assert.That(all.ToDouble(), Is.EqualTo(X.Sum()).Within(1e-12));
         using var s1 = t.Sum(1);
@@ -27,7 +28,7 @@ public class ReductionTests
     [Test]
     public void Mean_OverLastDim()
     {
-        using var t = Tensor.FromArray(X, 2, 3, 4);
+        using var t = On(Tensor.FromArray(X, 2, 3, 4));
         using var m = t.Mean(-1);
         var e = new double[6];
         for (int r = 0; r < 6; r++) e[r] = X.Skip(r * 4).Take(4).Average();
@@ -39,7 +40,7 @@ public class ReductionTests
     [Test]
     public void Max_ReturnsValuesAndIndices()
     {
-        using var t = Tensor.FromArray(X, 6, 4);
+        using var t = On(Tensor.FromArray(X, 6, 4));
         var (values, indices) = t.Max(1);
         using var _v = values; using var _i = indices;
         var iv = indices.ToArray<long>();
@@ -56,7 +57,7 @@ public class ReductionTests
     [Test]
     public void SoftmaxAndLogSoftmax_MatchCSharp()
     {
-        using var t = Tensor.FromArray(X, 6, 4);
+        using var t = On(Tensor.FromArray(X, 6, 4));
         using var sm = t.Softmax(-1);
         using var lsm = t.LogSoftmax(-1);
         var e = new double[24]; var le = new double[24];
@@ -75,8 +76,8 @@ public class ReductionTests
     {
         // L = sum(softmax(x) * g); dL/dx by central differences.
         var x = Random(5, 31); var g = Random(5, 32);
-        using var tx = Tensor.FromArray(x);
-        using var tg = Tensor.FromArray(g);
+        using var tx = On(Tensor.FromArray(x));
+        using var tg = On(Tensor.FromArray(g));
         using var y = tx.Softmax(0);
         using var ly = tx.LogSoftmax(0);
         using var dx = Tensor.SoftmaxBackward(tg, y, 0);
