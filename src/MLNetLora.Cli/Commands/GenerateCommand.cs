@@ -1,0 +1,95 @@
+using System.Globalization;
+using MLNetLora.Models.Generation;
+using MLNetLora.Models.Hub;
+using MLNetLora.Models.Lora;
+
+namespace MLNetLora.Cli.Commands;
+
+/// <summary>
+/// <c>mlnetlora generate MODEL_DIR [--adapter DIR] --prompt TEXT [--max-new-tokens N] [--greedy]</c>:
+/// continues a prompt with the model (and an optional LoRA adapter), greedily or by sampling.
+/// </summary>
+public sealed class GenerateCommand : ICliCommand
+{
+    /// <inheritdoc/>
+    public string Name => "generate";
+
+    /// <inheritdoc/>
+    public string Summary => "Continue a prompt with the model (greedy or sampled), optionally with a LoRA adapter";
+
+    /// <inheritdoc/>
+    public CommandSyntax Syntax { get; } = new(
+        [ModelArguments.ModelDir],
+        [
+            new OptionSpec("prompt", "TEXT", "The text to continue", Required: true),
+            new OptionSpec("adapter", "DIR", "PEFT LoRA adapter folder to apply"),
+            new OptionSpec("max-new-tokens", "N", "Most tokens to generate (default 64)"),
+            new OptionSpec("greedy", null, "Always take the most likely token (default: the model's generation_config.json, else greedy)"),
+            new OptionSpec("sample", null, "Sample from the distribution (with --temperature, --top-k, --top-p, --seed)"),
+            new OptionSpec("temperature", "T", "Sampling temperature (default 1.0)"),
+            new OptionSpec("top-k", "K", "Keep the K most likely tokens when sampling (0 = off; default 50)"),
+            new OptionSpec("top-p", "P", "Keep the smallest set of tokens whose probability reaches P (default 1.0)"),
+            new OptionSpec("seed", "N", "Seed for sampling (default 0)"),
+            new OptionSpec("show-ids", null, "Also print the generated token ids"),
+            ModelArguments.Device,
+            ModelArguments.ComputeDType,
+        ]);
+
+    /// <inheritdoc/>
+    public int Execute(ParsedArguments args, CliContext context)
+    {
+        string modelDir = ModelArguments.RequireModelFolder(args.Positional(ModelArguments.ModelDir.Name));
+        string? adapter = args.Option("adapter") is string a ? ModelArguments.RequireAdapterFolder(a) : null;
+        if (args.Has("greedy") && args.Has("sample")) throw new UsageException("Give either --greedy or --sample, not both.");
+        var device = ModelArguments.ParseDevice(args.Option("device"));
+        var dtype = ModelArguments.ParseFloatDType(args.Option("dtype"), "dtype");
+
+        using var pm = PretrainedModel.Load(modelDir, device, dtype);
+        if (pm.Tokenizer is null) throw new UsageException($"'{modelDir}' has no tokenizer.json or tokenizer.model, so a text prompt cannot be encoded.");
+        if (adapter is not null) PeftAdapterIO.Load(pm.Model, adapter);
+
+        var options = File.Exists(Path.Combine(modelDir, GenerationConfig.FileName)) ? GenerationConfig.Load(modelDir).ToOptions() : GenerationOptions.Greedy(64);
+        options = options with
+        {
+            MaxNewTokens = Int(args, "max-new-tokens", options.MaxNewTokens, 1),
+            DoSample = args.Has("sample") || (!args.Has("greedy") && options.DoSample),
+            Temperature = Double(args, "temperature", options.Temperature),
+            TopK = Int(args, "top-k", options.TopK, 0),
+            TopP = Double(args, "top-p", options.TopP),
+            Seed = (ulong)Int(args, "seed", (int)options.Seed, 0),
+        };
+        try
+        {
+            options.Validate();
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException(e.Message, e);
+        }
+        var result = TextGenerator.Generate(pm, [args.Required("prompt")], options)[0];
+        context.Out.WriteLine(args.Required("prompt") + result.Text);
+        context.Error.WriteLine($"[{result.NewTokenIds.Count} new tokens, finished by {(result.FinishReason == FinishReason.Stop ? "a stop token" : "the length limit")}, " +
+            $"{(options.DoSample ? $"sampled (T={options.Temperature}, top-k={options.TopK}, top-p={options.TopP}, seed={options.Seed})" : "greedy")}]");
+        if (args.Has("show-ids"))
+            context.Out.WriteLine("ids: " + string.Join(" ", result.TokenIds.Select(i => i.ToString(CultureInfo.InvariantCulture))));
+        return CliApp.SuccessExitCode;
+    }
+
+    private static int Int(ParsedArguments args, string name, int fallback, int min)
+    {
+        string? text = args.Option(name);
+        if (text is null) return fallback;
+        if (!int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) || v < min)
+            throw new UsageException($"--{name} {text} must be a whole number of at least {min}.");
+        return v;
+    }
+
+    private static double Double(ParsedArguments args, string name, double fallback)
+    {
+        string? text = args.Option(name);
+        if (text is null) return fallback;
+        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) || !double.IsFinite(v))
+            throw new UsageException($"--{name} {text} must be a number.");
+        return v;
+    }
+}
