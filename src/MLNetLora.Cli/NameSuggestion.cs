@@ -18,24 +18,6 @@ public static class NameSuggestion
             .FirstOrDefault();
     }
 
-    /// <summary>Levenshtein distance between two strings.</summary>
-    public static int EditDistance(string a, string b)
-    {
-        ArgumentNullException.ThrowIfNull(a);
-        ArgumentNullException.ThrowIfNull(b);
-        var previous = new int[b.Length + 1];
-        var current = new int[b.Length + 1];
-        for (int j = 0; j <= b.Length; j++) previous[j] = j;
-        for (int i = 1; i <= a.Length; i++)
-        {
-            current[0] = i;
-            for (int j = 1; j <= b.Length; j++)
-            {
-                int substitution = previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
-                current[j] = Math.Min(substitution, Math.Min(previous[j], current[j - 1]) + 1);
-            }
-            (previous, current) = (current, previous);
-        }
-        return previous[b.Length];
-    }
+    /// <summary>Levenshtein distance between two strings (shared with the checkpoint error hints).</summary>
+    public static int EditDistance(string a, string b) => MLNetLora.Models.Checkpoints.NameSuggestions.EditDistance(a, b);
 }

@@ -1,7 +1,7 @@
 namespace MLNetLora.Models.Checkpoints;
 
 /// <summary>Finds the known names closest to a mistyped one, for "did you mean" hints in error messages.</summary>
-internal static class NameSuggestions
+public static class NameSuggestions
 {
     /// <summary>Up to <paramref name="count"/> names from <paramref name="candidates"/>, closest first.</summary>
     public static IReadOnlyList<string> Closest(string name, IEnumerable<string> candidates, int count = 5) =>
@@ -21,8 +21,10 @@ internal static class NameSuggestions
     }
 
     /// <summary>Levenshtein distance; tensor names are short, so the quadratic cost does not matter.</summary>
-    internal static int EditDistance(string a, string b)
+    public static int EditDistance(string a, string b)
     {
+        ArgumentNullException.ThrowIfNull(a);
+        ArgumentNullException.ThrowIfNull(b);
         var previous = new int[b.Length + 1];
         var current = new int[b.Length + 1];
         for (int j = 0; j <= b.Length; j++) previous[j] = j;
