@@ -35,6 +35,12 @@ public static unsafe class Torch
         }
     }
 
+    /// <summary>
+    /// Tensor references created and not yet released, process-wide. A count that keeps growing
+    /// across training steps means tensors are left to the finalizer instead of being disposed.
+    /// </summary>
+    public static long LiveTensors => Interop.TensorHandle.Live;
+
     /// <summary>Whether libtorch records autograd history on this thread (off by default).</summary>
     public static bool GradModeEnabled
     {

@@ -8,9 +8,22 @@ namespace MLNetLora.LibTorch.Interop;
 /// </summary>
 internal sealed unsafe class TensorHandle : SafeHandle
 {
-    public TensorHandle(nint handle) : base(0, ownsHandle: true) => SetHandle(handle);
+    private static long live;
+
+    public TensorHandle(nint handle) : base(0, ownsHandle: true)
+    {
+        SetHandle(handle);
+        Interlocked.Increment(ref live);
+    }
+
+    /// <summary>Handles created and not yet released: a leak detector for tests and diagnostics.</summary>
+    public static long Live => Interlocked.Read(ref live);
 
     public override bool IsInvalid => handle == 0;
 
-    protected override bool ReleaseHandle() => AotiShim.delete_tensor_object(handle) == 0;
+    protected override bool ReleaseHandle()
+    {
+        Interlocked.Decrement(ref live);
+        return AotiShim.delete_tensor_object(handle) == 0;
+    }
 }

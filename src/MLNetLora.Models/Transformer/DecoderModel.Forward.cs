@@ -73,7 +73,8 @@ public sealed partial class DecoderModel
             {
                 var y = Layers[l].Forward(x, pass.Context, saved);
                 if (saved is not null) foreach (var s in saved.Tensors()) scope.Keep(layerScope.Keep(s));
-                x = scope.Keep(layerScope.Keep(y));
+                x = layerScope.Keep(y); // into this method's scope: freed at its end unless kept below
+
             }
             pass.Layers[l] = saved;
         }
@@ -119,7 +120,7 @@ public sealed partial class DecoderModel
                 }
                 Layers[l].Forward(pass.LayerInputs[l], ctx, saved);
             }
-            dx = scope.Keep(layerScope.Keep(Layers[l].Backward(dx, pass.Context, saved!)));
+            dx = layerScope.Keep(Layers[l].Backward(dx, pass.Context, saved!));
             if (recomputed) foreach (var t in saved!.Tensors()) t.Dispose();
         }
         return scope.Keep(dx);

@@ -78,6 +78,27 @@ public class ModelGradientTests
     }
 
     [Test]
+    public void TrainingAndInference_WithoutAnOuterScope_DisposeEveryTensor()
+    {
+        using var model = TinyModels.Create(Architecture.Llama, seed: 9);
+        using var ids = Tensor.FromArray(Ids, 2, 6);
+        using var mask = Tensor.FromArray(Mask, 2, 6);
+        void Steps(int n)
+        {
+            for (int i = 0; i < n; i++)
+            {
+                model.CausalLmStep(ids, Labels, mask).DEmbeddings!.Dispose();
+                model.ComputeLogits(ids, mask).Dispose();
+            }
+        }
+        Steps(5);
+        long before = Torch.LiveTensors;
+        Steps(20);
+        // Every tensor of a step is disposed deterministically, not left for the finalizer.
+        Assert.That(Torch.LiveTensors, Is.EqualTo(before));
+    }
+
+    [Test]
     public void LastTokenIndex_UsesMask()
     {
         using var mask = Tensor.FromArray(Mask, 2, 6);
