@@ -10,7 +10,9 @@ internal sealed record BenchOptions(
     int WarmReps,
     int ColdReps,
     bool Cold,
-    string TempRoot)
+    string TempRoot,
+    string? Tag,
+    IReadOnlyList<string>? Cases)
 {
     public const string Usage = """
         usage: MLNetLora.Benchmarks <suite>... [options]
@@ -23,14 +25,20 @@ internal sealed record BenchOptions(
           --no-cold      skip the cold runs
           --tmp DIR      where io writes its files (default: the system temp folder)
           --out DIR      where results go (default: docs/benchmarks under the repository root)
+          --tag NAME     write <suite>-NAME.json instead of <suite>.json (e.g. for a run with other settings)
+          --cases A,B    io: run only these cases (the two baselines always run)
         """;
 
     private static readonly string[] KnownSuites = ["io", "ops"];
 
+    /// <summary>The result file's name for a suite, without the extension.</summary>
+    public string ResultName(string suite) => Tag is null ? suite : $"{suite}-{Tag}";
+
     public static BenchOptions? Parse(string[] args)
     {
         var suites = new List<string>();
-        string? output = null;
+        string? output = null, tag = null;
+        List<string>? cases = null;
         string temp = Path.GetTempPath();
         int size = 1024, warm = 5, cold = 3;
         bool doCold = true;
@@ -48,13 +56,15 @@ internal sealed record BenchOptions(
                 case "--no-cold": doCold = false; break;
                 case "--tmp": temp = Next(); break;
                 case "--out": output = Next(); break;
+                case "--tag": tag = Next(); break;
+                case "--cases": cases = [.. Next().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)]; break;
                 default:
                     Console.Error.WriteLine($"Unknown argument '{a}'.");
                     return null;
             }
         }
         if (suites.Count == 0 || size < 64 || size % 64 != 0 || warm < 1 || cold < 1) return null;
-        return new BenchOptions(suites.Distinct().ToList(), output ?? DefaultOutput(), size, warm, cold, doCold, temp);
+        return new BenchOptions(suites.Distinct().ToList(), output ?? DefaultOutput(), size, warm, cold, doCold, temp, tag, cases);
     }
 
     /// <summary>docs/benchmarks next to MLNetLora.sln, found by walking up from the working directory.</summary>

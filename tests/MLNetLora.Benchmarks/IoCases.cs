@@ -18,14 +18,23 @@ internal sealed unsafe class IoCases(string checkpoint, string writeTarget, stri
     // Allocated and touched once so the baseline measures the read, not page faults in its own buffer.
     private readonly byte[] buffer = Prefault(new byte[ChunkBytes]);
 
-    public IReadOnlyList<IoCase> All =>
+    public IReadOnlyList<IoCase> All { get; private set; } = [];
+
+    /// <summary>Selects the cases to run: <paramref name="names"/> (all when null) plus both baselines.</summary>
+    public IoCases Select(IReadOnlyList<string>? names)
+    {
+        All = Every.Where(c => names is null || c.Name.EndsWith(".baseline", StringComparison.Ordinal) || names.Contains(c.Name)).ToList();
+        return this;
+    }
+
+    private IReadOnlyList<IoCase> Every =>
     [
         new("read.baseline", "read", "FileStream.Read of the whole file into one reused 64 MiB buffer", ReadBaseline),
         new("read.baseline-fresh", "read", "FileStream.Read into freshly allocated native 64 MiB blocks, kept until the end (as tensors are)", ReadFresh),
-        new("load.safetensors", "read", "SafeTensorsFile.Open + Load of every tensor (memory map -> tensor, one copy)", LoadSafeTensors),
-        new("load.previous", "read", "The Load this branch replaced, rebuilt here: SafeBuffer.ReadSpan into a byte[], then Tensor.FromBytes", LoadPrevious),
-        new("load.two-copy", "read", "SafeTensorsFile.ReadBytes (memmove into a byte[]) then Tensor.FromBytes: the cost of the second copy alone", LoadTwoCopy),
-        new("load.filestream", "read", "Alternative: FileStream seeked to each tensor -> Tensor.FromStream (read(2) straight into the tensor)", LoadFileStream),
+        new("load.safetensors", "read", "SafeTensorsFile.Open + Load of every tensor (pread straight into each tensor, one copy)", LoadSafeTensors),
+        new("load.previous", "read", "The Load this work replaced, rebuilt here: map -> SafeBuffer.ReadSpan into a byte[] -> Tensor.FromBytes", LoadPrevious),
+        new("load.two-copy", "read", "SafeTensorsFile.ReadBytes (pread into a byte[]) then Tensor.FromBytes: what a second copy costs", LoadTwoCopy),
+        new("load.mmap", "read", "Alternative: memory map -> UnmanagedMemoryStream -> Tensor.FromStream (one copy, page faults on the map)", LoadMapped),
         new("write.baseline", "write", "FileStream.Write of the same byte count from a 64 MiB buffer, then fsync", WriteBaseline),
         new("write.safetensors", "write", "SafeTensorsWriter.Write of the same tensors (temp file, fsync, rename)", WriteSafeTensors),
     ];
@@ -94,14 +103,15 @@ internal sealed unsafe class IoCases(string checkpoint, string writeTarget, stri
         return loaded;
     }
 
-    private TensorList LoadFileStream()
+    private TensorList LoadMapped()
     {
         var loaded = new TensorList();
         using var file = SafeTensorsFile.Open(checkpoint);
-        using var stream = OpenUnbuffered(checkpoint);
+        using var map = MemoryMappedFile.CreateFromFile(checkpoint, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
+        using var view = map.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
         foreach (var info in file.Tensors)
         {
-            stream.Position = file.DataOffset + info.DataStart;
+            using var stream = new UnmanagedMemoryStream(view.SafeMemoryMappedViewHandle, view.PointerOffset + file.DataOffset + info.DataStart, info.ByteLength);
             loaded.Add(Tensor.FromStream(stream, info.Shape, info.DType));
         }
         return loaded;

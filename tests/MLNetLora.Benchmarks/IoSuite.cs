@@ -57,11 +57,11 @@ internal static class IoSuite
             var generate = Stopwatch.StartNew();
             SafeTensorsWriter.Write(checkpoint, tensors, new Dictionary<string, string> { ["format"] = "pt" });
             Console.WriteLine($"Generated {checkpoint}: {new FileInfo(checkpoint).Length:N0} bytes in {generate.Elapsed.TotalSeconds:F2} s");
-            var cases = new IoCases(checkpoint, Path.Combine(dir, "written.safetensors"), Path.Combine(dir, "baseline.bin"), tensors);
+            var cases = new IoCases(checkpoint, Path.Combine(dir, "written.safetensors"), Path.Combine(dir, "baseline.bin"), tensors).Select(options.Cases);
             var samples = Measure(cases, options, out string? coldNote);
             var results = Summarise(cases, samples);
             PrintTable(results);
-            ResultFile.Write(options.OutputDirectory, "io", new
+            ResultFile.Write(options.OutputDirectory, options.ResultName("io"), new
             {
                 Suite = "io",
                 Date = DateTimeOffset.UtcNow.ToString("o", CultureInfo.InvariantCulture),
@@ -73,6 +73,8 @@ internal static class IoSuite
                     Tensors = count,
                     TensorShape = new[] { Side, Side },
                     DType = "F32",
+                    // libtorch reads this once: 1 makes its CPU allocator ask for huge pages for blocks >= 2 MiB.
+                    ThpMemAllocEnable = Environment.GetEnvironmentVariable("THP_MEM_ALLOC_ENABLE"),
                     WarmReps = options.WarmReps,
                     ColdReps = options.Cold && coldNote is null ? options.ColdReps : 0,
                     Units = "MB = 10^6 bytes; seconds per whole-file operation",

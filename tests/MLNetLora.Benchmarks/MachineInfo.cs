@@ -17,6 +17,7 @@ internal sealed record MachineInfo(
     string Runtime,
     string LibTorch,
     string? TempFileSystem,
+    string? TransparentHugePages,
     string? LoadAverage)
 {
     public static MachineInfo Collect(string? tempDirectory = null) => new(
@@ -28,6 +29,7 @@ internal sealed record MachineInfo(
         RuntimeInformation.FrameworkDescription,
         Torch.Info.Version,
         tempDirectory is null ? null : FileSystemOf(tempDirectory),
+        ReadFirstLine("/sys/kernel/mm/transparent_hugepage/enabled"),
         ReadFirstLine("/proc/loadavg"));
 
     private static string? ReadFirstLine(string path)

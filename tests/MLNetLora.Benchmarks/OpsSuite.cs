@@ -39,7 +39,7 @@ internal static class OpsSuite
             AllocatedBytesPerOp = r.GcStats.GetBytesAllocatedPerOperation(r.BenchmarkCase),
             RatioToBaseline = baseline is > 0 && r.ResultStatistics is not null ? Math.Round(r.ResultStatistics.Median / baseline.Value, 3) : (double?)null,
         }).ToList();
-        ResultFile.Write(options.OutputDirectory, "ops", new
+        ResultFile.Write(options.OutputDirectory, options.ResultName("ops"), new
         {
             Suite = "ops",
             Date = DateTimeOffset.UtcNow.ToString("o", CultureInfo.InvariantCulture),

@@ -1,32 +1,37 @@
 using System.Buffers.Binary;
-using System.IO.MemoryMappedFiles;
+using Microsoft.Win32.SafeHandles;
 using MLNetLora.LibTorch;
 
 namespace MLNetLora.Models.Checkpoints;
 
 /// <summary>
-/// A read-only, memory-mapped <c>.safetensors</c> file: an 8-byte little-endian header length, a JSON header
-/// describing each tensor, then the raw tensor bytes. The header is parsed on first use; loading a tensor
-/// copies only that tensor's bytes out of the map, straight into libtorch memory, so opening a multi-gigabyte
-/// checkpoint costs nothing up front and loading it touches each byte once.
+/// A read-only <c>.safetensors</c> file: an 8-byte little-endian header length, a JSON header describing each
+/// tensor, then the raw tensor bytes. The header is parsed on first use; loading a tensor reads only that tensor's
+/// bytes, straight from the file into libtorch memory, so opening a multi-gigabyte checkpoint costs nothing up
+/// front and loading it copies each byte once.
 /// </summary>
-/// <remarks>Reads are thread-safe. Dispose the file to unmap it; tensors already loaded stay valid.</remarks>
+/// <remarks>
+/// Reads are positional (<see cref="RandomAccess"/>), so they are thread-safe. Why not a memory map: either way a
+/// load is bound by first-touching the new tensor's pages, but a map also faults on the file's pages. Measured on a
+/// cold 1 GiB file with libtorch's huge-page allocator on, pread kept up with a raw read of the file and the map
+/// reached about half of it (docs/benchmarks.md); without huge pages the two were within noise cold, the map ~15%
+/// ahead warm. A file truncated while open also fails with an exception rather than a SIGBUS.
+/// Dispose the file to close it; tensors already loaded stay valid.
+/// </remarks>
 public sealed class SafeTensorsFile : IDisposable
 {
     /// <summary>The format caps the header at 100 MB; a larger length means the file is not safetensors.</summary>
     private const long MaxHeaderLength = 100_000_000;
 
-    private readonly MemoryMappedFile map;
-    private readonly MemoryMappedViewAccessor view;
+    private readonly SafeFileHandle file;
     private readonly long headerLength;
     private readonly Lazy<SafeTensorsHeader> header;
     private bool disposed;
 
-    private SafeTensorsFile(string path, MemoryMappedFile map, MemoryMappedViewAccessor view, long fileLength, long headerLength)
+    private SafeTensorsFile(string path, SafeFileHandle file, long fileLength, long headerLength)
     {
         Path = path;
-        this.map = map;
-        this.view = view;
+        this.file = file;
         FileLength = fileLength;
         this.headerLength = headerLength;
         header = new Lazy<SafeTensorsHeader>(ParseHeader, LazyThreadSafetyMode.ExecutionAndPublication);
@@ -62,10 +67,10 @@ public sealed class SafeTensorsFile : IDisposable
         }
     }
 
-    /// <summary>Opens and maps a safetensors file and checks its header length; the JSON header is parsed on first use.</summary>
+    /// <summary>Opens a safetensors file and checks its header length; the JSON header is parsed on first use.</summary>
     /// <param name="path">Path of the <c>.safetensors</c> file.</param>
     /// <exception cref="CheckpointException">The file does not exist, is shorter than 8 bytes, or declares a header longer than the file.</exception>
-    /// <exception cref="IOException">The file exists but could not be opened or mapped.</exception>
+    /// <exception cref="IOException">The file exists but could not be opened.</exception>
     public static SafeTensorsFile Open(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
@@ -73,16 +78,16 @@ public sealed class SafeTensorsFile : IDisposable
         if (!File.Exists(full))
             throw new CheckpointException(
                 $"Safetensors file '{full}' does not exist. Check the path, or download the checkpoint (model.safetensors or its shards) into that folder.", full);
-        var stream = new FileStream(full, FileMode.Open, FileAccess.Read, FileShare.Read);
+        var handle = File.OpenHandle(full, FileMode.Open, FileAccess.Read, FileShare.Read);
         try
         {
-            long length = stream.Length;
+            long length = RandomAccess.GetLength(handle);
             if (length < 8)
                 throw new CheckpointException(
                     $"'{full}' is {length} bytes long, too short to be a safetensors file (at least 8 bytes of header length are needed). " +
                     "The download or export was probably interrupted; fetch the file again.", full);
             Span<byte> prefix = stackalloc byte[8];
-            stream.ReadExactly(prefix);
+            ReadExactly(handle, prefix, 0, full);
             ulong declared = BinaryPrimitives.ReadUInt64LittleEndian(prefix);
             if (declared > MaxHeaderLength && declared <= (ulong)(length - 8))
                 throw new CheckpointException(
@@ -92,21 +97,11 @@ public sealed class SafeTensorsFile : IDisposable
                 throw new CheckpointException(
                     $"'{full}' declares a {declared}-byte header but the file has only {length - 8} bytes after the length prefix. " +
                     "The file is truncated or is not a safetensors file (a PyTorch .bin or a Git LFS pointer?); download it again.", full);
-            var map = MemoryMappedFile.CreateFromFile(stream, null, 0, MemoryMappedFileAccess.Read, HandleInheritability.None, leaveOpen: false);
-            try
-            {
-                var view = map.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
-                return new SafeTensorsFile(full, map, view, length, (long)declared);
-            }
-            catch
-            {
-                map.Dispose();
-                throw;
-            }
+            return new SafeTensorsFile(full, handle, length, (long)declared);
         }
         catch
         {
-            stream.Dispose();
+            handle.Dispose();
             throw;
         }
     }
@@ -127,17 +122,18 @@ public sealed class SafeTensorsFile : IDisposable
     }
 
     /// <summary>
-    /// Loads a tensor as a new CPU tensor in its stored dtype, copying its bytes once, from the map straight into
-    /// the tensor's memory. Tensors over 2 GiB (a float32 embedding of a big vocabulary) load in one piece too.
+    /// Loads a tensor as a new CPU tensor in its stored dtype, reading its bytes from the file straight into the
+    /// tensor's memory. Tensors over 2 GiB (a float32 embedding of a big vocabulary) load in one piece too.
     /// </summary>
     /// <exception cref="CheckpointException">No tensor has this name, or the header is malformed.</exception>
     /// <exception cref="TorchException">libtorch could not allocate the tensor.</exception>
+    /// <exception cref="EndOfStreamException">The file was truncated after it was opened.</exception>
     public Tensor Load(string name) => Load(name, long.MaxValue);
 
     /// <summary>
     /// Loads a tensor in slices along its first dimension of at most <paramref name="maxReadBytes"/> each, then
     /// concatenates them (a second copy). <see cref="Load(string)"/> never needs this since reads go straight into
-    /// tensor memory, whatever the size; it stays so tests can check partial ranges of the map against a whole read.
+    /// tensor memory, whatever the size; it stays so tests can check partial ranges of the file against a whole read.
     /// </summary>
     internal Tensor Load(string name, long maxReadBytes)
     {
@@ -191,13 +187,12 @@ public sealed class SafeTensorsFile : IDisposable
         return bytes;
     }
 
-    /// <summary>Unmaps the file.</summary>
+    /// <summary>Closes the file.</summary>
     public void Dispose()
     {
         if (disposed) return;
         disposed = true;
-        view.Dispose();
-        map.Dispose();
+        file.Dispose();
     }
 
     /// <inheritdoc/>
@@ -205,32 +200,75 @@ public sealed class SafeTensorsFile : IDisposable
 
     private Tensor LoadRange(long dataStart, long byteLength, long[] shape, DType dtype)
     {
-        // Straight from the mapped pages into libtorch's buffer: staging the bytes in a managed array first cost
-        // a second full pass over every byte, and a 2 GiB cap per read.
-        using var stream = OpenRange(DataOffset + dataStart, byteLength);
+        ObjectDisposedException.ThrowIf(disposed, this);
+        using var stream = new RangeStream(file, DataOffset + dataStart, byteLength);
         return Tensor.FromStream(stream, shape, dtype);
     }
 
     private void ReadRange(long dataStart, Span<byte> destination)
     {
-        using var stream = OpenRange(DataOffset + dataStart, destination.Length);
-        stream.ReadExactly(destination);
+        ObjectDisposedException.ThrowIf(disposed, this);
+        ReadExactly(file, destination, DataOffset + dataStart, Path);
     }
 
-    /// <summary>
-    /// A stream over part of the existing view, so a read is one memmove: SafeBuffer.ReadSpan, used before, copies
-    /// in a per-element loop, several times slower. Safe to call concurrently, as each caller gets its own stream.
-    /// </summary>
-    private UnmanagedMemoryStream OpenRange(long fileOffset, long byteLength)
+    private static void ReadExactly(SafeFileHandle handle, Span<byte> destination, long fileOffset, string path)
     {
-        ObjectDisposedException.ThrowIf(disposed, this);
-        return new UnmanagedMemoryStream(view.SafeMemoryMappedViewHandle, view.PointerOffset + fileOffset, byteLength);
+        while (!destination.IsEmpty)
+        {
+            int n = RandomAccess.Read(handle, destination, fileOffset);
+            if (n == 0)
+                throw new EndOfStreamException($"'{path}' ended at byte {fileOffset}; it was truncated after it was opened. Open it again.");
+            destination = destination[n..];
+            fileOffset += n;
+        }
     }
 
     private SafeTensorsHeader ParseHeader()
     {
         var json = new byte[headerLength];
-        using (var stream = OpenRange(8, headerLength)) stream.ReadExactly(json);
+        ReadExactly(file, json, 8, Path);
         return SafeTensorsHeader.Parse(json, FileLength - DataOffset, Path);
+    }
+
+    /// <summary>
+    /// A read-only window on the file for <see cref="Tensor.FromStream"/>. Each stream keeps its own position and
+    /// reads with pread, so concurrent loads share the handle without sharing a file offset.
+    /// </summary>
+    private sealed class RangeStream(SafeFileHandle handle, long start, long length) : Stream
+    {
+        private long position;
+
+        public override bool CanRead => true;
+        public override bool CanSeek => true;
+        public override bool CanWrite => false;
+        public override long Length => length;
+
+        public override long Position
+        {
+            get => position;
+            set => position = Math.Clamp(value, 0, length);
+        }
+
+        public override int Read(Span<byte> buffer)
+        {
+            int count = (int)Math.Min(buffer.Length, length - position);
+            if (count <= 0) return 0;
+            int n = RandomAccess.Read(handle, buffer[..count], start + position);
+            position += n;
+            return n;
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+        public override long Seek(long offset, SeekOrigin origin) => Position = origin switch
+        {
+            SeekOrigin.Begin => offset,
+            SeekOrigin.Current => position + offset,
+            _ => length + offset,
+        };
+
+        public override void Flush() { }
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }
