@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using MLNetLora.LibTorch;
 using MLNetLora.Models.Checkpoints;
 
@@ -98,14 +99,13 @@ internal static class IoSuite
         foreach (var c in cases.All) Time(cases, c);
         for (int rep = 1; rep <= options.WarmReps; rep++)
         {
-            // Cases interleave within a repetition so drift (other load, thermal) spreads over all of them.
-            foreach (var c in cases.All) Record(samples, c, "warm", Time(cases, c), rep);
+            foreach (var c in Shuffle(cases.All, rep)) Record(samples, c, "warm", Time(cases, c), rep);
         }
         coldNote = null;
         if (!options.Cold) return samples;
         for (int rep = 1; rep <= options.ColdReps && coldNote is null; rep++)
         {
-            foreach (var c in cases.All.Where(c => c.Direction == "read"))
+            foreach (var c in Shuffle(cases.All.Where(c => c.Direction == "read").ToList(), 1000 + rep))
             {
                 coldNote = PageCache.TryDrop();
                 if (coldNote is not null)
@@ -118,6 +118,19 @@ internal static class IoSuite
             }
         }
         return samples;
+    }
+
+    /// <summary>
+    /// The cases in a new order each repetition (seeded, so reruns use the same orders). Interleaving spreads drift
+    /// from other processes over all cases; shuffling rather than rotating also changes which case runs right after
+    /// which. That matters here: a case that ran just after another had freed a gigabyte of 4 KiB pages was several
+    /// times slower when it allocated huge pages, whatever the case was.
+    /// </summary>
+    private static List<IoCase> Shuffle(IReadOnlyList<IoCase> all, int rep)
+    {
+        var order = all.ToList();
+        new Random(rep).Shuffle(CollectionsMarshal.AsSpan(order));
+        return order;
     }
 
     private static double Time(IoCases cases, IoCase c)

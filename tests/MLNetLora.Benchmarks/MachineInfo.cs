@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using MLNetLora.LibTorch;
 
@@ -81,6 +82,8 @@ internal static class ResultFile
     {
         WriteIndented = true,
         PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        // Readable "+00:00" and "->" in the file; it is data for people and scripts, never embedded in HTML.
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
     public static string Write(string directory, string suite, object results)

@@ -10,6 +10,14 @@ namespace MLNetLora.Benchmarks;
 /// <summary>Runs <see cref="OpsBenchmarks"/> with BenchmarkDotNet and stores the summary as JSON.</summary>
 internal static class OpsSuite
 {
+    private static readonly Dictionary<string, string> Descriptions = new()
+    {
+        [nameof(OpsBenchmarks.Empty16)] = "Tensor.Empty([16]) + Dispose: allocation and handle only, the floor under every op",
+        [nameof(OpsBenchmarks.Add16Shim)] = "16-element float32 add via the typed shim aoti_torch_aten_subtract_Tensor",
+        [nameof(OpsBenchmarks.Mul16Dispatcher)] = "16-element float32 mul via the boxed dispatcher (aten::mul.Tensor)",
+        [nameof(OpsBenchmarks.MatMul512)] = "512x512 float32 matmul via the dispatcher (268 MFLOP)",
+    };
+
     public static void Run(BenchOptions options)
     {
         // In-process: the default toolchain generates and builds a separate project for every run, which costs a
@@ -30,6 +38,7 @@ internal static class OpsSuite
         var results = summary.Reports.Select(r => new
         {
             Name = r.BenchmarkCase.Descriptor.WorkloadMethod.Name,
+            Description = Descriptions.GetValueOrDefault(r.BenchmarkCase.Descriptor.WorkloadMethod.Name),
             Baseline = r.BenchmarkCase.Descriptor.Baseline,
             Success = r.Success,
             MeanNs = Round(r.ResultStatistics?.Mean),

@@ -13,9 +13,9 @@ namespace MLNetLora.Models.Checkpoints;
 /// <remarks>
 /// Reads are positional (<see cref="RandomAccess"/>), so they are thread-safe. Why not a memory map: either way a
 /// load is bound by first-touching the new tensor's pages, but a map also faults on the file's pages. Measured on a
-/// cold 1 GiB file with libtorch's huge-page allocator on, pread kept up with a raw read of the file and the map
-/// reached about half of it (docs/benchmarks.md); without huge pages the two were within noise cold, the map ~15%
-/// ahead warm. A file truncated while open also fails with an exception rather than a SIGBUS.
+/// cold 1 GiB file with libtorch's huge-page allocator on, pread mostly reached 0.8-1.0x the speed of a raw read
+/// of the file and the map about 0.6x (docs/benchmarks.md); without huge pages neither won cold and the map was
+/// ~15% ahead warm. A file truncated while open also fails with an exception rather than a SIGBUS.
 /// Dispose the file to close it; tensors already loaded stay valid.
 /// </remarks>
 public sealed class SafeTensorsFile : IDisposable
