@@ -112,7 +112,7 @@ public sealed unsafe partial class Tensor
 
     /// <summary>
     /// Reads raw little-endian bytes from <paramref name="stream"/> straight into a new CPU tensor's
-    /// memory (one copy: e.g. from a memory-mapped safetensors file), in chunks so tensors over 2 GiB work.
+    /// memory (one copy: e.g. from a safetensors file), in chunks so tensors over 2 GiB work.
     /// </summary>
     /// <exception cref="EndOfStreamException">The stream ended before the tensor was filled.</exception>
     public static Tensor FromStream(Stream stream, ReadOnlySpan<long> shape, DType dtype)

@@ -47,6 +47,24 @@ public sealed unsafe partial class Tensor
         return bytes;
     }
 
+    /// <summary>
+    /// Writes the raw little-endian bytes of the elements in row-major order to <paramref name="stream"/> (for
+    /// checkpoints). A contiguous CPU tensor is written straight from its memory; any other is first copied
+    /// into one contiguous CPU tensor, so callers that need bounded memory should pass slices.
+    /// </summary>
+    /// <returns>The number of bytes written.</returns>
+    public long WriteTo(Stream stream)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        using var host = Device.IsCuda || !IsContiguous ? To(DType, Device.Cpu) : Alias();
+        long total = host.NumEl * DType.ElementSize();
+        byte* p = (byte*)host.DataPointer();
+        // Spans hold at most 2 GiB, so a larger tensor goes out in pieces.
+        for (long done = 0; done < total; done += 1 << 30)
+            stream.Write(new ReadOnlySpan<byte>(p + done, (int)Math.Min(total - done, 1 << 30)));
+        return total;
+    }
+
     /// <summary>The single value of a one-element tensor.</summary>
     /// <exception cref="InvalidOperationException">The tensor has more than one element.</exception>
     public T Item<T>() where T : unmanaged

@@ -4,7 +4,7 @@ namespace MLNetLora.Models.Checkpoints;
 
 /// <summary>
 /// The weights of a Hugging Face model folder: either a single <c>model.safetensors</c>, or shards listed in
-/// <c>model.safetensors.index.json</c>. Files are memory-mapped and tensors are read one at a time on request.
+/// <c>model.safetensors.index.json</c>. Files stay open and tensors are read one at a time on request.
 /// </summary>
 public sealed class ModelCheckpoint : IDisposable
 {

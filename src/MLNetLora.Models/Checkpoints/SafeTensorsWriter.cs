@@ -8,7 +8,10 @@ namespace MLNetLora.Models.Checkpoints;
 /// <summary>Writes tensors in the safetensors format that Hugging Face libraries read.</summary>
 public static class SafeTensorsWriter
 {
-    /// <summary>Large tensors are copied out in slices of about this size so saving a model needs little extra memory.</summary>
+    /// <summary>
+    /// Large tensors are written in slices of about this size: a contiguous CPU slice goes out straight from tensor
+    /// memory, and a GPU or strided one is copied to the CPU one slice at a time, so saving needs little extra memory.
+    /// </summary>
     private const long SliceBytes = 64L << 20;
 
     /// <summary>
@@ -121,10 +124,5 @@ public static class SafeTensorsWriter
             throw new InvalidOperationException($"Tensor '{entry.Name}' produced {written} bytes instead of {expected}; it changed while being saved.");
     }
 
-    private static long WriteBytes(FileStream stream, Tensor tensor)
-    {
-        byte[] bytes = tensor.ToBytes();
-        stream.Write(bytes);
-        return bytes.Length;
-    }
+    private static long WriteBytes(FileStream stream, Tensor tensor) => tensor.WriteTo(stream);
 }

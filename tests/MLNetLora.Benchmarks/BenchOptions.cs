@@ -1,0 +1,80 @@
+using System.Globalization;
+
+namespace MLNetLora.Benchmarks;
+
+/// <summary>Command-line options shared by the suites.</summary>
+internal sealed record BenchOptions(
+    IReadOnlyList<string> Suites,
+    string OutputDirectory,
+    int SizeMiB,
+    int WarmReps,
+    int ColdReps,
+    bool Cold,
+    string TempRoot,
+    string? Tag,
+    IReadOnlyList<string>? Cases)
+{
+    public const string Usage = """
+        usage: MLNetLora.Benchmarks <suite>... [options]
+          suites:  io    checkpoint I/O on a generated ~1 GiB safetensors file (Stopwatch harness)
+                   ops   per-op overhead of the libtorch binding (BenchmarkDotNet)
+                   all   both
+          --size-mib N   size of the generated file for io (default 1024, a multiple of 64)
+          --reps N       warm repetitions per io case (default 5)
+          --cold-reps N  cold repetitions per io read case (default 3; needs root for drop_caches)
+          --no-cold      skip the cold runs
+          --tmp DIR      where io writes its files (default: the system temp folder)
+          --out DIR      where results go (default: docs/benchmarks under the repository root)
+          --tag NAME     write <suite>-NAME.json instead of <suite>.json (e.g. for a run with other settings)
+          --cases A,B    io: run only these cases (the two baselines always run)
+        """;
+
+    private static readonly string[] KnownSuites = ["io", "ops"];
+
+    /// <summary>The result file's name for a suite, without the extension.</summary>
+    public string ResultName(string suite) => Tag is null ? suite : $"{suite}-{Tag}";
+
+    public static BenchOptions? Parse(string[] args)
+    {
+        var suites = new List<string>();
+        string? output = null, tag = null;
+        List<string>? cases = null;
+        string temp = Path.GetTempPath();
+        int size = 1024, warm = 5, cold = 3;
+        bool doCold = true;
+        for (int i = 0; i < args.Length; i++)
+        {
+            string a = args[i];
+            string Next() => ++i < args.Length ? args[i] : throw new ArgumentException($"{a} needs a value.");
+            switch (a)
+            {
+                case "all": suites.AddRange(KnownSuites); break;
+                case "io" or "ops": suites.Add(a); break;
+                case "--size-mib": size = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--reps": warm = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--cold-reps": cold = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--no-cold": doCold = false; break;
+                case "--tmp": temp = Next(); break;
+                case "--out": output = Next(); break;
+                case "--tag": tag = Next(); break;
+                case "--cases": cases = [.. Next().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)]; break;
+                default:
+                    Console.Error.WriteLine($"Unknown argument '{a}'.");
+                    return null;
+            }
+        }
+        if (suites.Count == 0 || size < 64 || size % 64 != 0 || warm < 1 || cold < 1) return null;
+        return new BenchOptions(suites.Distinct().ToList(), output ?? DefaultOutput(), size, warm, cold, doCold, temp, tag, cases);
+    }
+
+    /// <summary>docs/benchmarks next to MLNetLora.sln, found by walking up from the working directory.</summary>
+    private static string DefaultOutput()
+    {
+        for (var dir = new DirectoryInfo(Directory.GetCurrentDirectory()); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "MLNetLora.sln")))
+                return Path.Combine(dir.FullName, "docs", "benchmarks");
+        }
+        return Path.Combine(Directory.GetCurrentDirectory(), "benchmark-results");
+    }
+}
