@@ -66,6 +66,10 @@ public static unsafe class Torch
 
     private static LibTorchInfo LoadOnce()
     {
+        // Large CPU tensors on transparent huge pages: loading a checkpoint then runs at disk-read
+        // speed instead of half of it (first-touch page faults dominate; docs/benchmarks.md).
+        // MLNETLORA_HUGE_PAGES=0, or setting THP_MEM_ALLOC_ENABLE yourself, opts out.
+        if (Environment.GetEnvironmentVariable("MLNETLORA_HUGE_PAGES") != "0") Interop.LibC.SetDefault("THP_MEM_ALLOC_ENABLE", "1");
         var (lib, info) = LibTorchLoader.Load(
             Environment.GetEnvironmentVariable(LibTorchLoader.EnvironmentVariable), AppContext.BaseDirectory);
         AotiShim.Bind(lib);

@@ -142,6 +142,15 @@ public class TensorCreationTests
     }
 
     [Test]
+    public void Load_EnablesHugePageAllocatorForLibTorch_UnlessOptedOut()
+    {
+        Torch.EnsureLoaded();
+        if (Environment.GetEnvironmentVariable("MLNETLORA_HUGE_PAGES") == "0" || Environment.GetEnvironmentVariable("THP_MEM_ALLOC_ENABLE") is not null)
+            Assert.Ignore("huge pages were configured by the environment");
+        Assert.That(MLNetLora.LibTorch.Interop.LibC.Get("THP_MEM_ALLOC_ENABLE"), Is.EqualTo("1"));
+    }
+
+    [Test]
     public void LibTorch_ReportsVersionAtLeast210()
     {
         var info = Torch.Info;
