@@ -1,0 +1,140 @@
+using System.Diagnostics;
+using MLNetLora.Training.Engine;
+
+namespace MLNetLora.Cli.Commands;
+
+/// <summary>
+/// <c>mlnetlora train MODEL_DIR --data FILE --output DIR [...]</c>: trains LoRA adapters (and, for
+/// classification, a score head) with live progress, evaluation, checkpoints and Ctrl+C handling, then
+/// writes the adapter, metrics, chart and a summary.
+/// </summary>
+public sealed class TrainCommand : ICliCommand
+{
+    /// <summary>Exit code of a run stopped by Ctrl+C (128 + SIGINT, as shells report it); the checkpoint is written.</summary>
+    public const int CancelledExitCode = 130;
+
+    private readonly CancellationToken outerCancellation;
+
+    /// <summary>Creates the command; Ctrl+C is its only way to be cancelled.</summary>
+    public TrainCommand()
+    {
+    }
+
+    /// <summary>Creates the command with another way to cancel it, for hosts that run the tool in-process.</summary>
+    /// <param name="cancellation">Cancelled like Ctrl+C: the run stops after its current step and writes a checkpoint.</param>
+    public TrainCommand(CancellationToken cancellation) => outerCancellation = cancellation;
+
+    /// <inheritdoc/>
+    public string Name => "train";
+
+    /// <inheritdoc/>
+    public string Summary => "Train a LoRA adapter (causal LM or classification) with live progress, evaluation and checkpoints";
+
+    /// <inheritdoc/>
+    public CommandSyntax Syntax { get; } = new(
+        [ModelArguments.ModelDir],
+        [.. TrainingArguments.Data, .. TrainSettings.Specs, .. TrainingArguments.Lora, .. TrainingArguments.Runtime]);
+
+    /// <inheritdoc/>
+    public int Execute(ParsedArguments args, CliContext context)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        ArgumentNullException.ThrowIfNull(context);
+        var common = TrainingArguments.Parse(args);
+        var settings = TrainSettings.Parse(args, common);
+        var console = new TrainingConsole(context, settings.LogEvery);
+        bool classify = common.Task == TrainingTask.Classification;
+
+        using var session = TrainingSession.Open(common.ModelDir, common.Device, common.DType, settings.ResumeLora ?? common.Lora, common.InitAdapter);
+        var known = classify ? ResumedClassNames(settings) ?? session.ConfigClassNames() : null;
+        var data = TrainingData.Load(common, session.Tokenizer, settings.EvalData, settings.EvalSplit, settings.Seed, known);
+        if (settings.ResumeState is { } state && state.TrainExamples != data.Train.Count)
+            throw new UsageException($"The checkpoint was trained on {state.TrainExamples} examples but this command gives {data.Train.Count}; " +
+                "resume with the same --data, --max-length, --max-rows, --eval-split and --seed.");
+
+        long total = TrainingReport.TotalSteps(settings.Trainer, data.Train.Count);
+        var options = TrainSettings.WithCheckedSchedule(settings.Trainer with { Log = console.Log }, total);
+        Directory.CreateDirectory(settings.Output);
+        string? labelsPath = null;
+        if (classify)
+        {
+            session.EnsureClassificationHead(data.ClassNames.Count, options.Seed);
+            labelsPath = Path.Combine(settings.Output, TrainingData.LabelsFileName);
+            TrainingData.WriteLabels(labelsPath, data.ClassNames);
+        }
+        using var trainer = session.CreateTrainer(options);
+        WritePlan(context.Out, session, data, options, settings, labelsPath);
+        if (!TrainSettings.DetectsSpikes(common.Task))
+            console.Log("watchdog: loss-spike detection is off for classification (a misclassified batch looks like a spike once most losses are near 0); NaN and infinity checks stay on");
+
+        bool fresh = settings.ResumeState is null;
+        if (fresh && options.MetricsFile is string m && File.Exists(m))
+        {
+            File.Delete(m);
+            console.Log($"replaced the metrics of an earlier run in {m}");
+        }
+        EvaluationResult? before = null;
+        if (fresh && data.Eval is { Count: > 0 } eval)
+        {
+            before = trainer.Evaluate(eval);
+            TrainingReport.AppendEval(options.MetricsFile, before);
+            console.Log("eval before training: " + TrainingReport.DescribeEval(before));
+        }
+
+        var clock = Stopwatch.StartNew();
+        TrainingResult result;
+        using (var cancel = new CtrlCCancellation(context.Error, "Stopping after this step and writing a checkpoint...", outerCancellation))
+            result = console.Run(progress => trainer.Train(data.Train, data.Eval, progress, cancel.Token));
+        clock.Stop();
+
+        TrainingReport.WriteSummary(context.Out, result, before, clock.Elapsed);
+        var files = new List<(string, string)>();
+        if (result.Steps > 0) files.Add(("adapter", Path.Combine(settings.Output, "adapter")));
+        string best = Path.Combine(settings.Output, "best-adapter");
+        if (result.BestEvalLoss is not null && Directory.Exists(best)) files.Add(("best adapter", best));
+        if (result.LastCheckpoint is not null) files.Add(("checkpoint", result.LastCheckpoint));
+        files.AddRange(TrainingReport.WriteMetricsOutputs(options.MetricsFile!, settings.Chart, settings.Csv, context.Error));
+        if (labelsPath is not null) files.Add(("labels", labelsPath));
+        TrainingReport.WriteRows(context.Out, files);
+
+        if (result.Cancelled)
+        {
+            context.Out.WriteLine();
+            context.Out.WriteLine($"Stopped at step {result.Steps}; the checkpoint holds everything needed to continue exactly. " +
+                $"To continue, run the same command with --resume {settings.Output} added.");
+            return CancelledExitCode;
+        }
+        if (result.StopReason.StartsWith("stopped by the loss watchdog", StringComparison.Ordinal))
+        {
+            context.Error.WriteLine($"error: {result.StopReason}");
+            return CliApp.FailureExitCode;
+        }
+        return CliApp.SuccessExitCode;
+    }
+
+    // A resumed head must keep its class order, whatever order the data would give now.
+    private static IReadOnlyList<string>? ResumedClassNames(TrainSettings s)
+    {
+        if (s.ResumeCheckpoint is not string checkpoint) return null;
+        string? runFolder = Path.GetDirectoryName(checkpoint);
+        return (runFolder is null ? null : TrainingData.ReadLabels(Path.Combine(runFolder, TrainingData.LabelsFileName)))
+            ?? TrainingData.ReadLabels(Path.Combine(s.Output, TrainingData.LabelsFileName));
+    }
+
+    private static void WritePlan(TextWriter w, TrainingSession session, TrainingData data, TrainerOptions o, TrainSettings s, string? labels)
+    {
+        var rows = new List<(string, string)>
+        {
+            ("model", $"{session.Pretrained.Directory} ({session.Describe()})"),
+            ("data", data.Description),
+            ("examples", $"{data.Train.Count} train" + (data.Eval is { } e ? $", {e.Count} eval" : ", no evaluation")),
+        };
+        if (labels is not null)
+            rows.Add(("classes", string.Join(", ", data.ClassNames.Select((n, i) => $"{i}={n}")) + $" (written to {labels})"));
+        rows.Add(("adapters", session.DescribeAdapters()));
+        rows.Add(("plan", TrainingReport.Plan(o, data.Train.Count)));
+        if (s.ResumeState is { } st) rows.Add(("resume", $"from {s.ResumeCheckpoint} at step {st.Step}"));
+        TrainingReport.WriteRows(w, rows);
+        w.WriteLine();
+    }
+}

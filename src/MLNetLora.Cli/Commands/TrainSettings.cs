@@ -1,0 +1,220 @@
+using MLNetLora.Models.Lora;
+using MLNetLora.Training.Engine;
+using MLNetLora.Training.Schedules;
+using MLNetLora.Training.Watchdog;
+
+namespace MLNetLora.Cli.Commands;
+
+/// <summary>The options only <c>train</c> has, checked, with the paths they imply.</summary>
+public sealed record TrainSettings
+{
+    private static readonly Dictionary<string, WatchdogPolicy> Policies = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["skip"] = WatchdogPolicy.SkipUpdate,
+        ["rollback"] = WatchdogPolicy.RollbackAndLowerRate,
+        ["stop"] = WatchdogPolicy.Stop,
+    };
+
+    /// <summary>The options of <c>train</c> beyond <see cref="TrainingArguments"/>' shared ones.</summary>
+    public static IReadOnlyList<OptionSpec> Specs { get; } =
+    [
+        new("output", "DIR", "Folder for the adapter, checkpoints, metrics and chart (created if needed)", Required: true),
+        new("lr", "RATE", "Peak learning rate (default: LoRA's 2e-4, adjusted for the batch size and explained in the log)"),
+        new("scheduler", "NAME", "Rate schedule: " + string.Join(", ", ScheduleKindNames.All) + " (default cosine)"),
+        new("warmup-steps", "N", "Warm the rate up over N optimizer steps"),
+        new("warmup-ratio", "F", "Warm up over this fraction of the steps (default 0.05)"),
+        new("epochs", "N", "Passes over the training data (default 1)"),
+        new("max-steps", "N", "Stop after N optimizer steps (overrides --epochs)"),
+        new("grad-accum", "N", "Micro-batches per optimizer step (default 1)"),
+        new("max-grad-norm", "X", "Clip the gradient norm at X; 0 disables (default 1)"),
+        new("weight-decay", "X", "AdamW weight decay of the LoRA factors (default 0)"),
+        new("resume", "DIR", "Continue from a checkpoint: an earlier --output folder or one checkpoint-N folder"),
+        new("override-lr", null, "With --resume: replace the checkpoint's peak rate by --lr, keeping the schedule's shape"),
+        new("metrics", "FILE", "JSONL metrics file (default OUTPUT/metrics.jsonl)"),
+        new("eval-data", "FILE", "Evaluation data file"),
+        new("eval-split", "F", "Hold out this fraction of --data for evaluation (deterministic with --seed)"),
+        new("eval-every", "N", "Evaluate every N steps (default: at each epoch end and the last step)"),
+        new("early-stopping", "N", "Stop after N evaluations without improvement"),
+        new("checkpoint-every", "N", "Write a resumable checkpoint every N steps (default: at the end and on Ctrl+C)"),
+        new("watchdog", "POLICY", "On a NaN or a loss spike: skip (default), rollback (and lower the rate) or stop"),
+        new("chart", "FILE", "Loss and rate chart, .png or .svg (default OUTPUT/curves.png)"),
+        new("csv", "FILE", "Also write the metrics as CSV"),
+        new("log-every", "N", "When the output is not a terminal: a progress line every N steps (default: about 20 lines per run)"),
+    ];
+
+    /// <summary>The output folder.</summary>
+    public required string Output { get; init; }
+
+    /// <summary>The checkpoint folder to resume from, resolved.</summary>
+    public string? ResumeCheckpoint { get; init; }
+
+    /// <summary>The checkpoint's state, when resuming.</summary>
+    public TrainerState? ResumeState { get; init; }
+
+    /// <summary>The checkpoint's adapter settings, when resuming.</summary>
+    public LoraSettings? ResumeLora { get; init; }
+
+    /// <summary>The trainer options (without data-dependent parts such as the LoRA settings of a loaded adapter).</summary>
+    public required TrainerOptions Trainer { get; init; }
+
+    /// <summary>The evaluation file, if any.</summary>
+    public string? EvalData { get; init; }
+
+    /// <summary>The evaluation split, if any.</summary>
+    public double? EvalSplit { get; init; }
+
+    /// <summary>The chart file.</summary>
+    public required string Chart { get; init; }
+
+    /// <summary>The CSV file, if any.</summary>
+    public string? Csv { get; init; }
+
+    /// <summary>Plain progress every N steps, or null for the default.</summary>
+    public int? LogEvery { get; init; }
+
+    /// <summary>The seed in effect (the checkpoint's when resuming without --seed).</summary>
+    public ulong Seed => Trainer.Seed;
+
+    /// <summary>Checks the train-only options against each other and the file system.</summary>
+    /// <exception cref="UsageException">A value or combination is invalid.</exception>
+    public static TrainSettings Parse(ParsedArguments args, CommonTrainingSettings common)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        ArgumentNullException.ThrowIfNull(common);
+        string output = Path.GetFullPath(args.Required("output"));
+        if (File.Exists(output)) throw new UsageException($"--output '{output}' is a file; pass a folder for the adapter, checkpoints and metrics.");
+        if (args.Has("warmup-steps") && args.Has("warmup-ratio"))
+            throw new UsageException("Give the warmup as --warmup-steps or as --warmup-ratio, not both.");
+        if (args.Has("eval-data") && args.Has("eval-split"))
+            throw new UsageException("Evaluate on --eval-data FILE or on an --eval-split of --data, not both.");
+        string? evalData = args.Option("eval-data") is string e ? TrainingArguments.RequireDataFile(e, "eval-data") : null;
+        double? evalSplit = OptionValues.Double(args, "eval-split", 0, 1, minExclusive: true, maxExclusive: true, hint: "0.1 holds out 10%");
+        bool hasEval = evalData is not null || evalSplit is not null;
+        foreach (string needsEval in new[] { "eval-every", "early-stopping" })
+            if (args.Has(needsEval) && !hasEval)
+                throw new UsageException($"--{needsEval} needs evaluation data: add --eval-data FILE or --eval-split 0.1.");
+
+        var (resumeDir, state, resumeLora) = Resume(args, common, output);
+        ulong? seed = common.Seed;
+        if (state is not null && seed is ulong s && s != state.Seed)
+            throw new UsageException($"The checkpoint was trained with --seed {state.Seed}, which fixes its data order; resume with --seed {state.Seed} or without --seed.");
+
+        string chart = Path.GetFullPath(args.Option("chart") ?? Path.Combine(output, "curves.png"));
+        if (Path.GetExtension(chart).ToLowerInvariant() is not (".png" or ".svg"))
+            throw new UsageException($"--chart '{chart}' must end in .png or .svg.");
+        double? lr = OptionValues.Double(args, "lr", 0, 1, minExclusive: true, hint: "LoRA usually uses 1e-4 to 3e-4");
+        if (args.Has("override-lr") && (state is null || lr is null))
+            throw new UsageException("--override-lr replaces a resumed run's peak rate, so it needs both --resume DIR and --lr RATE.");
+        var kind = Scheduler(args.Option("scheduler"));
+        var trainer = new TrainerOptions
+        {
+            Task = common.Task, LearningRate = lr, Scheduler = kind,
+            WarmupSteps = OptionValues.Long(args, "warmup-steps", 0),
+            WarmupRatio = OptionValues.Double(args, "warmup-ratio", 0, 1) ?? new TrainerOptions().WarmupRatio,
+            Epochs = OptionValues.Int(args, "epochs", 1, 100_000) ?? 1,
+            MaxSteps = OptionValues.Long(args, "max-steps", 1),
+            BatchSize = common.BatchSize,
+            GradientAccumulation = OptionValues.Int(args, "grad-accum", 1, 1 << 16) ?? 1,
+            MaxGradNorm = OptionValues.Double(args, "max-grad-norm", 0) ?? new TrainerOptions().MaxGradNorm,
+            WeightDecay = OptionValues.Double(args, "weight-decay", 0, 1) ?? new TrainerOptions().WeightDecay,
+            LoraPlusRatio = common.LoraPlusRatio,
+            Lora = common.Lora,
+            Seed = seed ?? state?.Seed ?? TrainingArguments.DefaultSeed,
+            Shuffle = common.Shuffle,
+            MaxLength = common.MaxLength,
+            EvalEvery = OptionValues.Int(args, "eval-every", 1) ?? 0,
+            EarlyStoppingPatience = OptionValues.Int(args, "early-stopping", 1) ?? 0,
+            CheckpointEvery = OptionValues.Int(args, "checkpoint-every", 1) ?? 0,
+            OutputDirectory = output,
+            MetricsFile = Path.GetFullPath(args.Option("metrics") ?? Path.Combine(output, "metrics.jsonl")),
+            GradientCheckpointing = common.GradientCheckpointing,
+            Watchdog = Watchdog(OptionValues.Choice(args, "watchdog", Policies) ?? WatchdogPolicy.SkipUpdate, lr, common.Task),
+            ResumeFrom = resumeDir,
+            OverrideRateOnResume = args.Has("override-lr"),
+            BaseModelNameOrPath = common.ModelDir,
+            ScheduleParameters = ExtraScheduleParameters(kind),
+        };
+        return new TrainSettings
+        {
+            Output = output, ResumeCheckpoint = resumeDir, ResumeState = state, ResumeLora = resumeLora, Trainer = trainer,
+            EvalData = evalData, EvalSplit = evalSplit, Chart = chart,
+            Csv = args.Option("csv") is string csv ? Path.GetFullPath(csv) : null,
+            LogEvery = OptionValues.Int(args, "log-every", 1),
+        };
+    }
+
+    /// <summary>
+    /// Checks the schedule the trainer will build for <paramref name="totalSteps"/> (the trainer would
+    /// only find a bad combination once training starts) and returns the options with the schedule
+    /// parameters that depend on the run's length filled in.
+    /// </summary>
+    /// <exception cref="UsageException">The schedule options do not fit together.</exception>
+    public static TrainerOptions WithCheckedSchedule(TrainerOptions o, long totalSteps)
+    {
+        ArgumentNullException.ThrowIfNull(o);
+        long total = Math.Max(1, totalSteps);
+        var parameters = o.ScheduleParameters;
+        if (o.Scheduler == ScheduleKind.WarmupStableDecay && parameters.DecaySteps is null)
+            parameters = parameters with { DecaySteps = (long)Math.Ceiling(total * WsdDecayFraction) };
+        var requested = parameters with
+        {
+            Kind = o.Scheduler, PeakRate = o.LearningRate ?? 2e-4, TotalSteps = total,
+            WarmupSteps = o.WarmupSteps, WarmupRatio = o.WarmupSteps is null ? o.WarmupRatio : null, WarmupShape = o.WarmupShape,
+        };
+        try
+        {
+            LearningRateSchedules.Resolve(requested);
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException($"--scheduler {ScheduleKindNames.ToName(o.Scheduler)}: {e.Message} Adjust --warmup-steps/--warmup-ratio, --epochs or --max-steps.", e);
+        }
+        return o with { ScheduleParameters = parameters };
+    }
+
+    // Decay over the last tenth and floor cosine_with_min_lr at a tenth of the peak: the values the WSD
+    // and min-rate papers and transformers' examples use, since the command line has no knob for them.
+    private const double WsdDecayFraction = 0.1;
+    private const double MinRateRatio = 0.1;
+
+    private static ScheduleOptions ExtraScheduleParameters(ScheduleKind kind) => kind switch
+    {
+        ScheduleKind.CosineWithMinRate => new ScheduleOptions { MinRateRatio = MinRateRatio },
+        _ => new ScheduleOptions(),
+    };
+
+    /// <summary>Whether loss-spike detection is on for <paramref name="task"/> (NaN and infinity checks always are).</summary>
+    public static bool DetectsSpikes(TrainingTask task) => task != TrainingTask.Classification;
+
+    // A classifier's per-batch loss falls towards zero while a batch with one misclassified row still
+    // costs about 1; the spike test's window then holds only tiny losses, so every such batch scores a
+    // z in the hundreds and is skipped: the updates that matter most are dropped (seen on SpamAssassin,
+    // 150 skips in the third epoch). Classification keeps only the NaN/Inf checks.
+    private static WatchdogOptions Watchdog(WatchdogPolicy policy, double? lr, TrainingTask task) =>
+        new() { Policy = policy, PeakRate = lr, ZThreshold = DetectsSpikes(task) ? new WatchdogOptions().ZThreshold : double.PositiveInfinity };
+
+    private static ScheduleKind Scheduler(string? name)
+    {
+        if (name is null) return new TrainerOptions().Scheduler;
+        if (ScheduleKindNames.TryParse(name, out var kind)) return kind;
+        throw new UsageException($"--scheduler {name} is not a schedule; use one of {string.Join(", ", ScheduleKindNames.All)}.");
+    }
+
+    private static (string? Dir, TrainerState? State, LoraSettings? Lora) Resume(ParsedArguments args, CommonTrainingSettings common, string output)
+    {
+        if (args.Option("resume") is not string resume)
+        {
+            var old = Directory.Exists(output) ? Directory.GetDirectories(output, "checkpoint-*").FirstOrDefault(d => File.Exists(Path.Combine(d, TrainingCheckpoint.StateFileName))) : null;
+            if (old is not null)
+                throw new UsageException($"--output '{output}' already holds a training run ({Path.GetFileName(old)}). " +
+                    $"Add --resume {output} to continue it, or choose another --output folder.");
+            return (null, null, null);
+        }
+        if (common.InitAdapter is not null)
+            throw new UsageException("--resume continues a checkpoint's adapter, so --init-adapter does not apply; drop one of them.");
+        string dir = TrainingCheckpoint.Resolve(Path.GetFullPath(resume));
+        var state = TrainingCheckpoint.ReadState(dir);
+        var lora = common.LoraGiven ? null : PeftAdapterIO.ReadSettings(dir);
+        return (dir, state, lora);
+    }
+}

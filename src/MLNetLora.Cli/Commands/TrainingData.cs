@@ -1,0 +1,123 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using MLNetLora.LibTorch;
+using MLNetLora.Models.Tokenization;
+using MLNetLora.Training.Data;
+using MLNetLora.Training.Engine;
+
+namespace MLNetLora.Cli.Commands;
+
+/// <summary>The examples of a run: training rows, evaluation rows (if any) and the class names.</summary>
+/// <param name="Train">Training examples.</param>
+/// <param name="Eval">Evaluation examples, or null when none were asked for.</param>
+/// <param name="ClassNames">Class index → name for classification, else empty.</param>
+/// <param name="Description">How the data was read and split, for the log.</param>
+public sealed record TrainingData(List<TrainingExample> Train, List<TrainingExample>? Eval, IReadOnlyList<string> ClassNames, string Description)
+{
+    /// <summary>Name of the class list written next to the adapter.</summary>
+    public const string LabelsFileName = "labels.json";
+
+    /// <summary>
+    /// Reads the training file and the evaluation file or split. For classification the class order is
+    /// <paramref name="knownClasses"/> when given (a resumed run keeps its head's order), else the sorted
+    /// labels of the training file; the evaluation file must use the same labels.
+    /// </summary>
+    /// <exception cref="UsageException">The file holds no usable rows, too few classes, or the split leaves a side empty.</exception>
+    /// <exception cref="InvalidDataException">A row lacks a field (the loader's message names row and field).</exception>
+    public static TrainingData Load(CommonTrainingSettings s, HfTokenizer tokenizer, string? evalPath, double? evalSplit, ulong seed,
+        IReadOnlyList<string>? knownClasses)
+    {
+        ArgumentNullException.ThrowIfNull(s);
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        bool classify = s.Task == TrainingTask.Classification;
+        var options = new DatasetOptions
+        {
+            Classification = classify, MaxLength = s.MaxLength, TextFields = s.TextFields, LabelField = s.LabelField,
+            MaxRows = s.MaxRows, ClassNames = knownClasses,
+        };
+        var train = DatasetLoader.Load(s.DataPath, tokenizer, options);
+        var trainRows = Cap(train.Examples, s.MaxRows);
+        string description = $"{Path.GetFileName(s.DataPath)} ({train.Format})";
+        if (trainRows.Count == 0)
+            throw new UsageException($"'{s.DataPath}' gave no training examples; check that it is not empty and that --max-length ({s.MaxLength}) is at least 2.");
+        if (classify && train.ClassNames.Count < 2)
+            throw new UsageException($"Classification needs at least two classes, but the '{s.LabelField}' field of '{s.DataPath}' holds only " +
+                $"[{string.Join(", ", train.ClassNames)}]. Check --label-field, or add rows of the other classes (and raise --max-rows if it cut them off).");
+
+        List<TrainingExample>? eval = null;
+        if (evalPath is not null)
+        {
+            var e = DatasetLoader.Load(evalPath, tokenizer, options with { ClassNames = classify ? train.ClassNames : null });
+            eval = Cap(e.Examples, s.MaxRows);
+            if (eval.Count == 0) throw new UsageException($"--eval-data '{evalPath}' gave no examples.");
+            description += $"; evaluation on {Path.GetFileName(evalPath)} ({e.Format})";
+        }
+        else if (evalSplit is double fraction)
+        {
+            (trainRows, eval) = Split(trainRows, fraction, seed);
+            description += $"; {eval.Count} held out for evaluation (--eval-split {fraction:0.###}, seed {seed})";
+        }
+        return new TrainingData(trainRows, eval, train.ClassNames, description);
+    }
+
+    /// <summary>
+    /// A deterministic split: a permutation drawn from <paramref name="seed"/> picks the held-out rows,
+    /// and both sides keep file order, so the same seed and fraction always give the same split.
+    /// </summary>
+    /// <exception cref="UsageException">One side would be empty.</exception>
+    public static (List<TrainingExample> Train, List<TrainingExample> Eval) Split(IReadOnlyList<TrainingExample> rows, double fraction, ulong seed)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        int held = (int)Math.Round(rows.Count * fraction);
+        if (held < 1 || held >= rows.Count)
+            throw new UsageException($"--eval-split {fraction} of {rows.Count} examples leaves {(held < 1 ? "no evaluation" : "no training")} examples; " +
+                "use a fraction such as 0.1 on more data, or --eval-data FILE.");
+        // An offset keeps this stream apart from the data-order generator, which is seeded from the same seed.
+        var perm = new Generator(unchecked(seed + 0x9E3779B97F4A7C15UL)).Permutation(rows.Count);
+        var isEval = new bool[rows.Count];
+        foreach (int i in perm.Take(held)) isEval[i] = true;
+        var train = new List<TrainingExample>(rows.Count - held);
+        var eval = new List<TrainingExample>(held);
+        for (int i = 0; i < rows.Count; i++) (isEval[i] ? eval : train).Add(rows[i]);
+        return (train, eval);
+    }
+
+    /// <summary>Writes the class names as id2label and label2id (the keys of a Hugging Face config.json).</summary>
+    public static void WriteLabels(string path, IReadOnlyList<string> names)
+    {
+        ArgumentNullException.ThrowIfNull(names);
+        var id2label = new JsonObject();
+        var label2id = new JsonObject();
+        for (int i = 0; i < names.Count; i++)
+        {
+            id2label[i.ToString(System.Globalization.CultureInfo.InvariantCulture)] = names[i];
+            label2id[names[i]] = i;
+        }
+        var root = new JsonObject { ["id2label"] = id2label, ["label2id"] = label2id };
+        string? dir = Path.GetDirectoryName(Path.GetFullPath(path));
+        if (dir is not null) Directory.CreateDirectory(dir);
+        File.WriteAllText(path, root.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+    }
+
+    /// <summary>Class names from a labels.json written by <see cref="WriteLabels"/>, or null when the file does not exist.</summary>
+    /// <exception cref="UsageException">The file is not a labels file.</exception>
+    public static IReadOnlyList<string>? ReadLabels(string path)
+    {
+        if (!File.Exists(path)) return null;
+        try
+        {
+            var id2label = JsonNode.Parse(File.ReadAllText(path))?["id2label"]?.AsObject()
+                ?? throw new JsonException("no id2label object");
+            return id2label.Select(p => (Id: int.Parse(p.Key, System.Globalization.CultureInfo.InvariantCulture), Name: p.Value!.GetValue<string>()))
+                .OrderBy(p => p.Id).Select(p => p.Name).ToList();
+        }
+        catch (Exception e) when (e is JsonException or FormatException or InvalidOperationException)
+        {
+            throw new UsageException($"'{path}' is not a labels file ({e.Message}); it should hold id2label as written by mlnetlora train.", e);
+        }
+    }
+
+    // Plain text is cut into blocks after reading, so --max-rows caps the blocks here; rows are already capped by the loader.
+    private static List<TrainingExample> Cap(List<TrainingExample> rows, int? max) =>
+        max is int m && rows.Count > m ? rows.GetRange(0, m) : rows;
+}
