@@ -100,8 +100,6 @@ public static class CliApp
 
     private static UsageException UnknownCommand(string name, CommandRegistry registry)
     {
-        if (registry.Coming.Contains(name))
-            return new UsageException($"'{name}' is not available in this version yet. Run 'mlnetlora --help' for the commands it has.");
         var names = registry.Commands.Select(c => c.Name).Concat(["help"]);
         string? near = NameSuggestion.Closest(name, names);
         string hint = near is null ? "" : $" Did you mean '{near}'?";

@@ -20,9 +20,7 @@ public static class HelpWriter
         w.WriteLine("Usage: mlnetlora COMMAND [ARGUMENTS] [OPTIONS]");
         w.WriteLine();
         w.WriteLine("Commands:");
-        var rows = registry.Commands.Select(c => (c.Name, c.Summary))
-            .Concat(registry.Coming.Select(n => (Name: n, Summary: "(coming)")))
-            .ToList();
+        var rows = registry.Commands.Select(c => (c.Name, c.Summary)).ToList();
         WriteRows(w, rows);
         w.WriteLine();
         w.WriteLine("Options:");

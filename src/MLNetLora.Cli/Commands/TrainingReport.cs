@@ -10,9 +10,7 @@ public static class TrainingReport
     public static long TotalSteps(TrainerOptions o, int trainCount)
     {
         ArgumentNullException.ThrowIfNull(o);
-        long micro = (trainCount + o.BatchSize - 1) / o.BatchSize;
-        long perEpoch = (micro + o.GradientAccumulation - 1) / o.GradientAccumulation;
-        return o.MaxSteps ?? perEpoch * o.Epochs;
+        return o.PlannedSteps(trainCount);
     }
 
     /// <summary>The "plan" line: steps per epoch, batch and accumulation, epochs or the step cap.</summary>

@@ -26,9 +26,8 @@ public sealed partial class LoraTrainer
     {
         ArgumentNullException.ThrowIfNull(train);
         if (train.Count == 0) throw new ArgumentException("There is no training data: check the --data file and --max-length.", nameof(train));
-        int microPerEpoch = (train.Count + Options.BatchSize - 1) / Options.BatchSize;
-        int stepsPerEpoch = (microPerEpoch + Options.GradientAccumulation - 1) / Options.GradientAccumulation;
-        long totalSteps = Options.MaxSteps ?? (long)stepsPerEpoch * Options.Epochs;
+        int microPerEpoch = Options.MicroBatchesPerEpoch(train.Count);
+        long totalSteps = Options.PlannedSteps(train.Count);
 
         TrainerState? resumed = Options.ResumeFrom is null ? null : TrainingCheckpoint.ReadState(TrainingCheckpoint.Resolve(Options.ResumeFrom));
         if (resumed is not null && resumed.TrainExamples != train.Count)
@@ -84,8 +83,9 @@ public sealed partial class LoraTrainer
                 {
                     var r = Evaluate(eval, epochFloat);
                     evaluations.Add(r);
-                    metrics.Write("eval", ("step", GlobalStep), ("epoch", epochFloat), ("eval_loss", r.Loss), ("perplexity", r.Perplexity), ("accuracy", r.Accuracy));
-                    Log($"eval at step {GlobalStep}: loss {r.Loss:F4}, perplexity {r.Perplexity:F2}" + (r.Accuracy is double acc ? $", accuracy {acc:P1}" : ""));
+                    metrics.Write("eval", ("step", GlobalStep), ("epoch", epochFloat), ("eval_loss", r.Loss),
+                        ("perplexity", r.Accuracy is null ? r.Perplexity : null), ("accuracy", r.Accuracy));
+                    Log($"eval at step {GlobalStep}: loss {r.Loss:F4}" + (r.Accuracy is double acc ? $", accuracy {acc:P1}" : $", perplexity {r.Perplexity:F2}"));
                     if (Schedule is ReduceOnPlateauSchedule plateau && plateau.Report(r.Loss))
                         Log($"validation loss plateaued: rate reduced to {plateau.CurrentRate:G3}");
                     if (bestEvalLoss is null || r.Loss < bestEvalLoss)

@@ -118,6 +118,15 @@ public sealed record TrainerOptions
     /// <summary>Receives human-readable log lines (rate choice, evaluations, watchdog events).</summary>
     public Action<string>? Log { get; init; }
 
+    /// <summary>Micro-batches per epoch for <paramref name="trainCount"/> examples.</summary>
+    public int MicroBatchesPerEpoch(int trainCount) => (trainCount + BatchSize - 1) / BatchSize;
+
+    /// <summary>Optimizer steps per epoch (the last step of an epoch may hold fewer micro-batches).</summary>
+    public int StepsPerEpoch(int trainCount) => (MicroBatchesPerEpoch(trainCount) + GradientAccumulation - 1) / GradientAccumulation;
+
+    /// <summary>The optimizer steps a run over <paramref name="trainCount"/> examples will take: <see cref="MaxSteps"/>, else epochs × steps per epoch.</summary>
+    public long PlannedSteps(int trainCount) => MaxSteps ?? (long)StepsPerEpoch(trainCount) * Epochs;
+
     /// <summary>Checks ranges and says what to change.</summary>
     /// <exception cref="ArgumentException">An option is out of range.</exception>
     public void Validate()

@@ -145,9 +145,9 @@ public class TensorCreationTests
     public void Load_EnablesHugePageAllocatorForLibTorch_UnlessOptedOut()
     {
         Torch.EnsureLoaded();
-        if (Environment.GetEnvironmentVariable("MLNETLORA_HUGE_PAGES") == "0" || Environment.GetEnvironmentVariable("THP_MEM_ALLOC_ENABLE") is not null)
-            Assert.Ignore("huge pages were configured by the environment");
-        Assert.That(MLNetLora.LibTorch.Interop.LibC.Get("THP_MEM_ALLOC_ENABLE"), Is.EqualTo("1"));
+        if (Environment.GetEnvironmentVariable("MLNETLORA_HUGE_PAGES") == "0") Assert.Ignore("opted out with MLNETLORA_HUGE_PAGES=0");
+        // Either the user set it, or the loader did; libtorch reads it natively, so check the C environment.
+        Assert.That(MLNetLora.LibTorch.Interop.LibC.Get("THP_MEM_ALLOC_ENABLE"), Is.Not.Null);
     }
 
     [Test]

@@ -147,14 +147,6 @@ public class CliErrorTests
     }
 
     [Test]
-    public void ComingCommand_SaysNotAvailableYet()
-    {
-        var coming = CommandRegistry.Discover().Coming;
-        if (coming.Count == 0) Assert.Ignore("every planned command is implemented");
-        Assert.That(UserError(coming[0]).Error, Does.Contain("not available in this version yet"));
-    }
-
-    [Test]
     public void UnexpectedException_ExitsOneWithMessageButNoStackTrace()
     {
         var r = CliRun.Run(new CommandRegistry([new ThrowingTestCommand()]), "throw-test");

@@ -38,14 +38,6 @@ public class CommandRegistryTests
     }
 
     [Test]
-    public void Coming_ExcludesImplementedPlannedCommands()
-    {
-        var registry = CommandRegistry.Discover();
-        var implemented = registry.Commands.Select(c => c.Name).ToHashSet();
-        Assert.That(registry.Coming, Is.EquivalentTo(CommandRegistry.PlannedCommands.Where(p => !implemented.Contains(p))));
-    }
-
-    [Test]
     public void Constructor_DuplicateNames_Throws() =>
         Assert.Throws<ArgumentException>(() => _ = new CommandRegistry([new EchoTestCommand(), new EchoTestCommand()]));
 }
