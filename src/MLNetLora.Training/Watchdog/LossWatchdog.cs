@@ -66,7 +66,7 @@ public sealed class LossWatchdog
         if (history.Count >= Options.MinWindow)
         {
             var (mean, std) = WindowStats();
-            double floored = Math.Max(std, Math.Max(Options.MinRelativeStd * Math.Abs(mean), 1e-12));
+            double floored = Math.Max(std, Math.Max(Options.MinRelativeStd * Math.Abs(mean), Math.Max(Options.MinAbsoluteStd, 1e-12)));
             double z = (o.Loss - mean) / floored;
             if (z > Options.ZThreshold)
                 return Anomaly(o, WatchdogEventKind.LossSpike,
@@ -211,6 +211,7 @@ public sealed class LossWatchdog
             throw new ArgumentException($"MinWindow must be between 2 and SpikeWindow ({o.SpikeWindow}), got {o.MinWindow}.", nameof(options));
         if (!(o.ZThreshold > 0)) throw new ArgumentException($"ZThreshold must be positive, got {o.ZThreshold}.", nameof(options));
         if (!(o.MinRelativeStd >= 0)) throw new ArgumentException($"MinRelativeStd must not be negative, got {o.MinRelativeStd}.", nameof(options));
+        if (!(o.MinAbsoluteStd >= 0)) throw new ArgumentException($"MinAbsoluteStd must not be negative, got {o.MinAbsoluteStd}.", nameof(options));
         if (!(o.LowerRateFactor > 0 && o.LowerRateFactor < 1))
             throw new ArgumentException($"LowerRateFactor must be in (0, 1), got {o.LowerRateFactor}.", nameof(options));
         if (o.MaxConsecutiveAnomalies < 1)

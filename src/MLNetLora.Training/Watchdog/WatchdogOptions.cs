@@ -24,6 +24,14 @@ public sealed record WatchdogOptions
     /// </summary>
     public double MinRelativeStd { get; init; } = 0.01;
 
+    /// <summary>
+    /// The standard deviation is also floored at this many nats. When the loss is near zero (a
+    /// classifier that is mostly right), one misclassified row moves the batch loss by far more than
+    /// the window's spread without anything being wrong; a spike has to be large in absolute terms
+    /// too. Default 0.05.
+    /// </summary>
+    public double MinAbsoluteStd { get; init; } = 0.05;
+
     /// <summary>The rate multiplier of <see cref="WatchdogPolicy.RollbackAndLowerRate"/> and of the advice in messages. Default 0.3.</summary>
     public double LowerRateFactor { get; init; } = 0.3;
 

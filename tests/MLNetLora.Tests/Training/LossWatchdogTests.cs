@@ -37,6 +37,20 @@ public class LossWatchdogTests
     }
 
     [Test]
+    public void Observe_NearZeroClassifierLoss_OneMissedRowIsNoSpike_ButARealJumpIs()
+    {
+        // A classifier that is mostly right: batch losses around 0.01 with tiny spread.
+        var dog = new LossWatchdog();
+        WarmUp(dog, 60, level: 0.01, noise: 0.3);
+        // One misclassified row of four lifts the batch mean to ~0.15: normal for classification.
+        Assert.That(dog.Observe(new StepObservation(60, 0.15, 0.9, Lr)).Action, Is.EqualTo(WatchdogAction.Continue));
+        // A jump to chance level and beyond is still a spike.
+        var d = dog.Observe(new StepObservation(61, 2.5, 9.0, Lr));
+        Assert.That(d.Action, Is.EqualTo(WatchdogAction.SkipUpdate));
+        Assert.That(d.Events[0].Kind, Is.EqualTo(WatchdogEventKind.LossSpike));
+    }
+
+    [Test]
     public void Observe_SpikeAfterSpike_WindowNotPolluted()
     {
         var dog = new LossWatchdog();
