@@ -43,9 +43,10 @@ public static class CrossEntropy
         var picked = lsm.Gather(-1, tIdx);                                      // (N, 1)
         double loss = -(picked * tValid).Sum().ToDouble() / normalizer;
         if (!withGrad) return (loss, null);
-        var probs = lsm.Exp() * tValid;                                         // (N, V)
-        var onehot = Tensor.Zeros(lsm.Shape, statsType, logits.Device).ScatterAdd(-1, tIdx, tValid); // (N, V)
-        var d = (probs - onehot) / normalizer;                                  // (N, V)
+        // d = (softmax − onehot) · valid / normalizer, built in place on lsm: with a large vocabulary
+        // every extra (N, V) temporary costs as much as the logits themselves.
+        var scale = tValid * (1.0 / normalizer);                                // (N, 1)
+        var d = lsm.Exp_().Mul_(scale).ScatterAdd_(-1, tIdx, -scale);           // (N, V)
         if (d.DType != logits.DType) d = d.To(logits.DType);
         return (loss, scope.Keep(d));
     }

@@ -1,5 +1,4 @@
 using MLNetLora.LibTorch;
-using MLNetLora.Models.Lora;
 
 namespace MLNetLora.Models.Transformer;
 
@@ -31,12 +30,9 @@ public sealed partial class DecoderModel
         double norm = normalizer ?? Math.Max(1, count);
         using var scope = TensorScope.Begin();
         using var pass = Forward(inputIds, attentionMask, training: backward, dropout: dropout);
-        var headSaved = backward ? new LoraLinear.Saved() : null;
-        var logits = LmHead.Forward(pass.Hidden, headSaved);                              // (B, T, V)
-        var (loss, dLogits) = CrossEntropy.Compute(logits.View(b * t, Spec.VocabSize), targets, norm, backward);
+        var (loss, dHidden) = LmHeadLoss(pass.Hidden, targets, norm, backward);          // dHidden (B, T, C)
         if (!backward) return new StepResult(loss, count, null);
-        var dHidden = LmHead.Backward(dLogits!.View(b, t, Spec.VocabSize), headSaved!)!;   // (B, T, C)
-        var dEmb = Backward(pass, dHidden);
+        var dEmb = Backward(pass, dHidden!);
         return new StepResult(loss, count, scope.Keep(dEmb).DetachFromScopes());
     }
 

@@ -41,6 +41,25 @@ public class ModelGradientTests
         model.CausalLmStep(ids, Labels, mask, backward: false, dropout: new Generator(77)).Loss;
 
     [Test]
+    public void ChunkedLmHeadLoss_EqualsUnchunked()
+    {
+        using var model = TinyModels.Create(Architecture.Llama, seed: 7);
+        using var ids = Tensor.FromArray(Ids, 2, 6);
+        using var mask = Tensor.FromArray(Mask, 2, 6);
+        double[] Run(long chunk)
+        {
+            model.LogitChunkElements = chunk;
+            model.ZeroGrad();
+            var r = model.CausalLmStep(ids, Labels, mask);
+            using var d = r.DEmbeddings!;
+            return [r.Loss, .. d.ToArray<double>(), .. model.Adapters.Values.SelectMany(a => a.GradA.ToArray<double>().Concat(a.GradB.ToArray<double>()))];
+        }
+        var whole = Run(1L << 24);
+        var chunked = Run(model.Spec.VocabSize * 5);   // 5 rows per chunk: 12 rows → 3 chunks, the last one short
+        Assert.That(chunked, Is.EqualTo(whole).Within(1e-12));
+    }
+
+    [Test]
     public void GradientCheckpointing_GivesIdenticalGradients()
     {
         using var model = TinyModels.Create(Architecture.Llama, seed: 6, dropout: 0.1);
