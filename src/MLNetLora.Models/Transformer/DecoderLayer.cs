@@ -63,7 +63,7 @@ public sealed partial class DecoderLayer : IDisposable
     public sealed class Saved
     {
         internal Tensor X = null!, Rstd1 = null!, X2 = null!, Rstd2 = null!;
-        internal Tensor Qr = null!, Kr = null!, Vr = null!;                 // (B, H, T, D) after rope and GQA repeat
+        internal Tensor Qr = null!, Kr = null!, Vr = null!;                 // q (B, H, T, D) after rope; k, v (B, KV, T, D) before the GQA repeat
         internal Tensor? QPre, KPre, QRstd, KRstd;                           // Qwen3 q/k norm inputs (B, T, h, D)
         internal Attention.Result Attn = null!;
         internal Tensor G = null!, U = null!;                                // (B, T, I) gate and up pre-activations
@@ -116,14 +116,8 @@ public sealed partial class DecoderLayer : IDisposable
         }
         var qh = RotaryEmbedding.Apply(q4.Transpose(1, 2), ctx.Cos, ctx.Sin);        // (B, H, T, D)
         var kh = RotaryEmbedding.Apply(k4.Transpose(1, 2), ctx.Cos, ctx.Sin);        // (B, KV, T, D)
-        var vh = v.View(bsz, t, kv, d).Transpose(1, 2);                               // (B, KV, T, D)
-        if (kv != h)
-        {
-            kh = kh.RepeatInterleave(spec.KvGroups, 1);                               // (B, H, T, D)
-            vh = vh.RepeatInterleave(spec.KvGroups, 1);                               // (B, H, T, D)
-        }
-        else vh = vh.Contiguous();
-        var attn = Attention.Forward(qh, kh, vh, ctx.Causal, ctx.AttentionMask);      // out (B, H, T, D)
+        var vh = v.View(bsz, t, kv, d).Transpose(1, 2).Contiguous();                  // (B, KV, T, D)
+        var attn = Attention.Forward(qh, RepeatKv(kh), RepeatKv(vh), ctx.Causal, ctx.AttentionMask); // out (B, H, T, D)
         var att = attn.Output.Transpose(1, 2).Reshape(bsz, t, h * d);                 // (B, T, H*D)
         var o = OutputProjection.Forward(att, saved?.O, ctx.Dropout);                 // (B, T, C)
         var x2 = x + o;                                                               // (B, T, C)
@@ -167,7 +161,8 @@ public sealed partial class DecoderLayer : IDisposable
         // x2 = x + o(attn(...))
         var datt = OutputProjection.Backward(dx2, saved.O)!;                          // (B, T, H*D)
         var dOut = datt.View(bsz, t, h, d).Transpose(1, 2);                           // (B, H, T, D)
-        var (dqh, dkh, dvh) = Attention.Backward(dOut, saved.Qr, saved.Kr, saved.Vr, saved.Attn, ctx.Causal, ctx.AttentionMask);
+        // K and V were kept with KV heads only (H/KV times smaller); the kernel needs them repeated.
+        var (dqh, dkh, dvh) = Attention.Backward(dOut, saved.Qr, RepeatKv(saved.Kr), RepeatKv(saved.Vr), saved.Attn, ctx.Causal, ctx.AttentionMask);
         if (kv != h)
         {
             dkh = dkh.View(bsz, kv, spec.KvGroups, t, d).Sum(2);                     // (B, KV, T, D)
@@ -187,6 +182,9 @@ public sealed partial class DecoderLayer : IDisposable
         var dx = dx2 + RmsNorm.Backward(dxn1, saved.X, InputNorm, saved.Rstd1);      // (B, T, C)
         return scope.Keep(dx);
     }
+
+    // Grouped-query attention: query head h reads key/value head h / (H/KV).
+    private Tensor RepeatKv(Tensor x) => spec.NumKvHeads == spec.NumHeads ? x : x.RepeatInterleave(spec.KvGroups, 1);
 
     /// <summary>Frees the layer's weights.</summary>
     public void Dispose()
