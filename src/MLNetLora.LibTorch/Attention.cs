@@ -38,8 +38,9 @@ public static class Attention
         ArgumentNullException.ThrowIfNull(q);
         if (q.Device.IsCuda)
         {
+            using var bias = mask is null ? null : CudaBias(mask, q, k);
             var r = Aten.CallMany("aten::_scaled_dot_product_efficient_attention", "", 4,
-                q, k, v, AtenArg.Optional(mask), true, 0.0, causal, AtenArg.Optional(scale));
+                q, k, v, AtenArg.Optional(bias), true, 0.0, causal, AtenArg.Optional(scale));
             return new Result(r[0], r[1], [r[2], r[3]]);
         }
         var c = Aten.CallMany("aten::_scaled_dot_product_flash_attention_for_cpu", "", 2,
@@ -65,8 +66,9 @@ public static class Attention
         if (q.Device.IsCuda)
         {
             // grad_input_mask: (q, k, v, bias); the bias needs no gradient.
+            using var bias = mask is null ? null : CudaBias(mask, q, k);
             var r = Aten.CallMany("aten::_scaled_dot_product_efficient_attention_backward", "", 4,
-                dOut, q, k, v, mask is null ? AtenArg.Undefined : mask, fwd.Output, fwd.LogSumExp, fwd.Extra[0], fwd.Extra[1],
+                dOut, q, k, v, bias is null ? AtenArg.Undefined : bias, fwd.Output, fwd.LogSumExp, fwd.Extra[0], fwd.Extra[1],
                 0.0, AtenArg.Of([true, true, true, false]), causal, AtenArg.Optional(scale));
             r[3].Dispose();
             return (r[0], r[1], r[2]);
@@ -74,5 +76,29 @@ public static class Attention
         var c = Aten.CallMany("aten::_scaled_dot_product_flash_attention_for_cpu_backward", "", 3,
             dOut, q, k, v, fwd.Output, fwd.LogSumExp, 0.0, causal, AtenArg.Optional(mask), AtenArg.Optional(scale));
         return (c[0], c[1], c[2]);
+    }
+
+    /// <summary>
+    /// The memory-efficient CUDA kernel wants its additive bias with every stride but the last a
+    /// multiple of 8 elements and the full (B, H, T, S) shape; PyTorch's own
+    /// <c>scaled_dot_product_attention</c> prepares it the same way (pad the last dimension, slice
+    /// back, expand) before calling this kernel.
+    /// </summary>
+    internal static Tensor CudaBias(Tensor mask, Tensor q, Tensor k)
+    {
+        using var scope = TensorScope.Begin();
+        var m = mask.Device == q.Device && mask.DType == q.DType ? mask : mask.To(q.DType, q.Device);
+        long s = m.Size(-1);
+        if (m.Strides.Take(m.Rank - 1).Any(st => st % 8 != 0))
+        {
+            long padded = (s + 7) / 8 * 8;
+            var shape = m.Shape.ToArray();
+            shape[^1] = padded;
+            var buffer = Tensor.Zeros(shape, m.DType, m.Device);
+            var view = buffer.Narrow(-1, 0, s);
+            view.CopyFrom(m);
+            m = view;
+        }
+        return scope.Keep(m.Expand(q.Size(0), q.Size(1), q.Size(2), k.Size(2)));
     }
 }

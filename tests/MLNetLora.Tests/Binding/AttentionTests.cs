@@ -104,3 +104,24 @@ public class AttentionTests(string device) : DeviceFixture(device)
         AssertClose(dv, Fd(2), Tol(1e-6), "dv");
     }
 }
+
+public class EfficientAttentionBiasTests
+{
+    [Test]
+    public void CudaBias_UnalignedMask_IsPaddedSlicedAndExpanded()
+    {
+        var values = Enumerable.Range(0, 2 * 5 * 5).Select(i => (double)i).ToArray();
+        using var mask = Tensor.FromArray(values, 2, 1, 5, 5);
+        using var q = Tensor.Zeros([2, 3, 5, 4], DType.Float64);
+        using var k = Tensor.Zeros([2, 3, 5, 4], DType.Float64);
+        using var bias = Attention.CudaBias(mask, q, k);
+        Assert.That(bias.Shape, Is.EqualTo(new long[] { 2, 3, 5, 5 }));
+        Assert.That(bias.Strides[^1], Is.EqualTo(1));
+        Assert.That(bias.Strides.Take(3).Where(s => s != 0), Has.All.Matches<long>(s => s % 8 == 0), "every non-broadcast stride is 8-aligned");
+        var got = bias.ToArray<double>();
+        for (int b = 0; b < 2; b++)
+            for (int h = 0; h < 3; h++)
+                for (int i = 0; i < 25; i++)
+                    Assert.That(got[(b * 3 + h) * 25 + i], Is.EqualTo(values[b * 25 + i]));
+    }
+}
