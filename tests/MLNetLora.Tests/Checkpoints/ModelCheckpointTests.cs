@@ -4,17 +4,9 @@ using MLNetLora.Models.Checkpoints;
 
 namespace MLNetLora.Tests.Checkpoints;
 
-public class ModelCheckpointTests
+public class ModelCheckpointTests : TempDirFixture
 {
     private static readonly long[] EmbedShape = [2048, 64];
-    private string dir = "";
-
-    [SetUp]
-    public void SetUp() => dir = TestPaths.NewTempDir();
-
-    [TearDown]
-    public void TearDown() => Directory.Delete(dir, recursive: true);
-
     [Test]
     public void Open_SingleFileFixture_LoadsWeights()
     {
@@ -42,7 +34,7 @@ public class ModelCheckpointTests
         WriteIndex(first.Select(n => (n, "model-00001-of-00002.safetensors"))
             .Concat(second.Select(n => (n, "model-00002-of-00002.safetensors"))));
 
-        using var checkpoint = ModelCheckpoint.Open(dir);
+        using var checkpoint = ModelCheckpoint.Open(Dir);
 
         Assert.That(string.Join(" ", checkpoint.Files.Select(Path.GetFileName)), Is.EqualTo("model-00001-of-00002.safetensors model-00002-of-00002.safetensors"));
         Assert.That(checkpoint.Names, Is.EqualTo(names));
@@ -57,11 +49,11 @@ public class ModelCheckpointTests
     public void Open_IndexAndSingleFileBothPresent_PrefersTheIndex()
     {
         using var t = Tensor.FromArray(new float[] { 1, 2 });
-        SafeTensorsWriter.Write(Path.Combine(dir, "shard.safetensors"), [new("sharded", t)]);
-        SafeTensorsWriter.Write(Path.Combine(dir, "model.safetensors"), [new("single", t)]);
+        SafeTensorsWriter.Write(Path.Combine(Dir, "shard.safetensors"), [new("sharded", t)]);
+        SafeTensorsWriter.Write(Path.Combine(Dir, "model.safetensors"), [new("single", t)]);
         WriteIndex([("sharded", "shard.safetensors")]);
 
-        using var checkpoint = ModelCheckpoint.Open(dir);
+        using var checkpoint = ModelCheckpoint.Open(Dir);
 
         Assert.That(checkpoint.Names.Single(), Is.EqualTo("sharded"));
     }
@@ -86,7 +78,7 @@ public class ModelCheckpointTests
     [Test]
     public void Open_MissingFolder_SaysWhichFilesAreExpected()
     {
-        string missing = Path.Combine(dir, "nope");
+        string missing = Path.Combine(Dir, "nope");
         var ex = Assert.Throws<CheckpointException>(() => ModelCheckpoint.Open(missing));
         Assert.That(ex!.Message, Does.Contain(missing).And.Contain("does not exist")
             .And.Contain("model.safetensors").And.Contain("model.safetensors.index.json"));
@@ -95,9 +87,9 @@ public class ModelCheckpointTests
     [Test]
     public void Open_FolderWithoutSafetensors_ListsExpectedAndFoundFiles()
     {
-        File.WriteAllText(Path.Combine(dir, "config.json"), "{}");
-        File.WriteAllText(Path.Combine(dir, "pytorch_model.bin"), "");
-        var ex = Assert.Throws<CheckpointException>(() => ModelCheckpoint.Open(dir));
+        File.WriteAllText(Path.Combine(Dir, "config.json"), "{}");
+        File.WriteAllText(Path.Combine(Dir, "pytorch_model.bin"), "");
+        var ex = Assert.Throws<CheckpointException>(() => ModelCheckpoint.Open(Dir));
         Assert.That(ex!.Message, Does.Contain("neither model.safetensors nor model.safetensors.index.json")
             .And.Contain("Found: config.json, pytorch_model.bin").And.Contain("converted to safetensors"));
     }
@@ -106,7 +98,7 @@ public class ModelCheckpointTests
     public void Open_IndexNamesMissingShard_ListsIt()
     {
         WriteIndex([("a", "model-00001-of-00002.safetensors"), ("b", "model-00002-of-00002.safetensors")]);
-        var ex = Assert.Throws<CheckpointException>(() => ModelCheckpoint.Open(dir));
+        var ex = Assert.Throws<CheckpointException>(() => ModelCheckpoint.Open(Dir));
         Assert.That(ex!.Message, Does.Contain("2 are missing").And.Contain("model-00001-of-00002.safetensors"));
     }
 
@@ -114,9 +106,9 @@ public class ModelCheckpointTests
     public void Load_ShardLacksIndexedTensor_SaysIndexAndShardDisagree()
     {
         using var t = Tensor.FromArray(new float[] { 1 });
-        SafeTensorsWriter.Write(Path.Combine(dir, "shard.safetensors"), [new("a", t)]);
+        SafeTensorsWriter.Write(Path.Combine(Dir, "shard.safetensors"), [new("a", t)]);
         WriteIndex([("a", "shard.safetensors"), ("b", "shard.safetensors")]);
-        using var checkpoint = ModelCheckpoint.Open(dir);
+        using var checkpoint = ModelCheckpoint.Open(Dir);
         var ex = Assert.Throws<CheckpointException>(() => checkpoint.Load("b"));
         Assert.That(ex!.Message, Does.Contain("places tensor 'b' in 'shard.safetensors'").And.Contain("no such tensor"));
     }
@@ -124,16 +116,16 @@ public class ModelCheckpointTests
     [Test]
     public void Open_IndexWithoutWeightMap_Throws()
     {
-        File.WriteAllText(Path.Combine(dir, ModelCheckpoint.IndexFileName), "{\"metadata\": {}}");
-        var ex = Assert.Throws<CheckpointException>(() => ModelCheckpoint.Open(dir));
+        File.WriteAllText(Path.Combine(Dir, ModelCheckpoint.IndexFileName), "{\"metadata\": {}}");
+        var ex = Assert.Throws<CheckpointException>(() => ModelCheckpoint.Open(Dir));
         Assert.That(ex!.Message, Does.Contain("no \"weight_map\""));
     }
 
     [Test]
     public void Open_IndexNotJson_Throws()
     {
-        File.WriteAllText(Path.Combine(dir, ModelCheckpoint.IndexFileName), "{ weight_map");
-        var ex = Assert.Throws<CheckpointException>(() => ModelCheckpoint.Open(dir));
+        File.WriteAllText(Path.Combine(Dir, ModelCheckpoint.IndexFileName), "{ weight_map");
+        var ex = Assert.Throws<CheckpointException>(() => ModelCheckpoint.Open(Dir));
         Assert.That(ex!.Message, Does.Contain(ModelCheckpoint.IndexFileName).And.Contain("not valid JSON"));
     }
 
@@ -141,7 +133,7 @@ public class ModelCheckpointTests
     public void Open_IndexPointsOutsideFolder_Throws()
     {
         WriteIndex([("a", "../elsewhere/model.safetensors")]);
-        var ex = Assert.Throws<CheckpointException>(() => ModelCheckpoint.Open(dir));
+        var ex = Assert.Throws<CheckpointException>(() => ModelCheckpoint.Open(Dir));
         Assert.That(ex!.Message, Does.Contain("not a file name in the model folder"));
     }
 
@@ -150,7 +142,7 @@ public class ModelCheckpointTests
         var tensors = names.Select(n => new KeyValuePair<string, Tensor>(n, source.Load(n))).ToList();
         try
         {
-            SafeTensorsWriter.Write(Path.Combine(dir, fileName), tensors, new Dictionary<string, string> { ["format"] = "pt" });
+            SafeTensorsWriter.Write(Path.Combine(Dir, fileName), tensors, new Dictionary<string, string> { ["format"] = "pt" });
         }
         finally
         {
@@ -165,6 +157,6 @@ public class ModelCheckpointTests
             ["metadata"] = new Dictionary<string, long> { ["total_size"] = 0 },
             ["weight_map"] = map.ToDictionary(e => e.Name, e => e.File),
         };
-        File.WriteAllText(Path.Combine(dir, ModelCheckpoint.IndexFileName), JsonSerializer.Serialize(index));
+        File.WriteAllText(Path.Combine(Dir, ModelCheckpoint.IndexFileName), JsonSerializer.Serialize(index));
     }
 }

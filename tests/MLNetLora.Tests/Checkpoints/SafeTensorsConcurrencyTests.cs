@@ -3,21 +3,13 @@ using MLNetLora.Models.Checkpoints;
 
 namespace MLNetLora.Tests.Checkpoints;
 
-public class SafeTensorsConcurrencyTests
+public class SafeTensorsConcurrencyTests : TempDirFixture
 {
-    private string dir = "";
-
-    [SetUp]
-    public void SetUp() => dir = TestPaths.NewTempDir();
-
-    [TearDown]
-    public void TearDown() => Directory.Delete(dir, recursive: true);
-
     [Test]
     public void LoadAndReadBytes_ConcurrentlyOnOneFile_EveryReadGetsItsOwnTensor()
     {
         // Reads share one file handle; each must use its own offset, so interleaved loads cannot mix tensors.
-        string path = Path.Combine(dir, "many.safetensors");
+        string path = Path.Combine(Dir, "many.safetensors");
         var tensors = Enumerable.Range(0, 8)
             .Select(i => new KeyValuePair<string, Tensor>($"t{i}", Tensor.Full([64, 1000], i, DType.Int32)))
             .ToList();

@@ -2,20 +2,12 @@ using MLNetLora.Models.Checkpoints;
 
 namespace MLNetLora.Tests.Checkpoints;
 
-public class SafeTensorsErrorTests
+public class SafeTensorsErrorTests : TempDirFixture
 {
-    private string dir = "";
-
-    [SetUp]
-    public void SetUp() => dir = TestPaths.NewTempDir();
-
-    [TearDown]
-    public void TearDown() => Directory.Delete(dir, recursive: true);
-
     [Test]
     public void Open_MissingFile_NamesThePath()
     {
-        string path = Path.Combine(dir, "nope.safetensors");
+        string path = Path.Combine(Dir, "nope.safetensors");
         var ex = Assert.Throws<CheckpointException>(() => SafeTensorsFile.Open(path));
         Assert.That(ex!.Message, Does.Contain(path).And.Contain("does not exist"));
         Assert.That(ex.FilePath, Is.EqualTo(path));
@@ -25,7 +17,7 @@ public class SafeTensorsErrorTests
     [TestCase(5)]
     public void Open_FileShorterThanLengthPrefix_SaysTooShort(int length)
     {
-        string path = Path.Combine(dir, "short.safetensors");
+        string path = Path.Combine(Dir, "short.safetensors");
         File.WriteAllBytes(path, new byte[length]);
         var ex = Assert.Throws<CheckpointException>(() => SafeTensorsFile.Open(path));
         Assert.That(ex!.Message, Does.Contain(path).And.Contain($"{length} bytes long").And.Contain("too short"));
@@ -34,7 +26,7 @@ public class SafeTensorsErrorTests
     [Test]
     public void Open_HeaderLengthBeyondFileSize_SaysTruncated()
     {
-        string path = RawSafeTensors.Write(dir, "trunc.safetensors", "{}", [], declaredHeaderLength: 1000);
+        string path = RawSafeTensors.Write(Dir, "trunc.safetensors", "{}", [], declaredHeaderLength: 1000);
         var ex = Assert.Throws<CheckpointException>(() => SafeTensorsFile.Open(path));
         Assert.That(ex!.Message, Does.Contain(path).And.Contain("1000-byte header").And.Contain("only 2 bytes").And.Contain("truncated"));
     }
@@ -42,7 +34,7 @@ public class SafeTensorsErrorTests
     [Test]
     public void Open_HeaderLengthOverFormatLimit_SaysNotSafetensors()
     {
-        string path = Path.Combine(dir, "huge.safetensors");
+        string path = Path.Combine(Dir, "huge.safetensors");
         using (var stream = File.Create(path))
         {
             // A declared 200 MB header inside a file that really is that large: only the format's cap rejects it.
@@ -56,7 +48,7 @@ public class SafeTensorsErrorTests
     [Test]
     public void Names_HeaderNotJson_SaysInvalidJson()
     {
-        string path = RawSafeTensors.Write(dir, "bad.safetensors", "{\"a\": [1, ", []);
+        string path = RawSafeTensors.Write(Dir, "bad.safetensors", "{\"a\": [1, ", []);
         using var file = SafeTensorsFile.Open(path);
         var ex = Assert.Throws<CheckpointException>(() => _ = file.Names);
         Assert.That(ex!.Message, Does.Contain(path).And.Contain("not valid JSON"));
@@ -66,7 +58,7 @@ public class SafeTensorsErrorTests
     [Test]
     public void Names_HeaderIsAnArray_SaysNotAnObject()
     {
-        string path = RawSafeTensors.Write(dir, "array.safetensors", "[]      ", []);
+        string path = RawSafeTensors.Write(Dir, "array.safetensors", "[]      ", []);
         using var file = SafeTensorsFile.Open(path);
         var ex = Assert.Throws<CheckpointException>(() => _ = file.Names);
         Assert.That(ex!.Message, Does.Contain("not an object"));
@@ -75,7 +67,7 @@ public class SafeTensorsErrorTests
     [Test]
     public void GetInfo_UnknownDType_ListsSupportedCodes()
     {
-        string path = RawSafeTensors.Write(dir, "fp8.safetensors",
+        string path = RawSafeTensors.Write(Dir, "fp8.safetensors",
             "{\"w\":{\"dtype\":\"F8_E4M3\",\"shape\":[2],\"data_offsets\":[0,2]}}", new byte[2]);
         using var file = SafeTensorsFile.Open(path);
         var ex = Assert.Throws<CheckpointException>(() => file.GetInfo("w"));
@@ -85,7 +77,7 @@ public class SafeTensorsErrorTests
     [Test]
     public void GetInfo_DataOffsetsBeyondFile_SaysOutsideDataSection()
     {
-        string path = RawSafeTensors.Write(dir, "range.safetensors",
+        string path = RawSafeTensors.Write(Dir, "range.safetensors",
             "{\"w\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]}}", new byte[8]);
         using var file = SafeTensorsFile.Open(path);
         var ex = Assert.Throws<CheckpointException>(() => file.GetInfo("w"));
@@ -95,7 +87,7 @@ public class SafeTensorsErrorTests
     [Test]
     public void GetInfo_OffsetsDisagreeWithShapeAndDType_GivesBothSizes()
     {
-        string path = RawSafeTensors.Write(dir, "size.safetensors",
+        string path = RawSafeTensors.Write(Dir, "size.safetensors",
             "{\"w\":{\"dtype\":\"F32\",\"shape\":[2,3],\"data_offsets\":[0,20]}}", new byte[24]);
         using var file = SafeTensorsFile.Open(path);
         var ex = Assert.Throws<CheckpointException>(() => file.GetInfo("w"));
@@ -105,7 +97,7 @@ public class SafeTensorsErrorTests
     [Test]
     public void GetInfo_ReversedOffsets_SaysOutsideDataSection()
     {
-        string path = RawSafeTensors.Write(dir, "rev.safetensors",
+        string path = RawSafeTensors.Write(Dir, "rev.safetensors",
             "{\"w\":{\"dtype\":\"U8\",\"shape\":[2],\"data_offsets\":[4,2]}}", new byte[8]);
         using var file = SafeTensorsFile.Open(path);
         var ex = Assert.Throws<CheckpointException>(() => file.GetInfo("w"));
@@ -115,7 +107,7 @@ public class SafeTensorsErrorTests
     [Test]
     public void GetInfo_NegativeShape_SaysNotNonNegativeIntegers()
     {
-        string path = RawSafeTensors.Write(dir, "neg.safetensors",
+        string path = RawSafeTensors.Write(Dir, "neg.safetensors",
             "{\"w\":{\"dtype\":\"U8\",\"shape\":[-1],\"data_offsets\":[0,0]}}", []);
         using var file = SafeTensorsFile.Open(path);
         var ex = Assert.Throws<CheckpointException>(() => file.GetInfo("w"));
@@ -125,7 +117,7 @@ public class SafeTensorsErrorTests
     [Test]
     public void GetInfo_MissingDType_SaysWhichTensor()
     {
-        string path = RawSafeTensors.Write(dir, "nodtype.safetensors", "{\"w\":{\"shape\":[1],\"data_offsets\":[0,1]}}", new byte[1]);
+        string path = RawSafeTensors.Write(Dir, "nodtype.safetensors", "{\"w\":{\"shape\":[1],\"data_offsets\":[0,1]}}", new byte[1]);
         using var file = SafeTensorsFile.Open(path);
         var ex = Assert.Throws<CheckpointException>(() => file.GetInfo("w"));
         Assert.That(ex!.Message, Does.Contain("tensor 'w' has no string 'dtype'"));

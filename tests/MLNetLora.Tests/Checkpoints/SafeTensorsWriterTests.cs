@@ -4,16 +4,8 @@ using MLNetLora.Models.Checkpoints;
 
 namespace MLNetLora.Tests.Checkpoints;
 
-public class SafeTensorsWriterTests
+public class SafeTensorsWriterTests : TempDirFixture
 {
-    private string dir = "";
-
-    [SetUp]
-    public void SetUp() => dir = TestPaths.NewTempDir();
-
-    [TearDown]
-    public void TearDown() => Directory.Delete(dir, recursive: true);
-
     [TestCase(DType.Float32)]
     [TestCase(DType.BFloat16)]
     [TestCase(DType.Float16)]
@@ -31,7 +23,7 @@ public class SafeTensorsWriterTests
         using var nonNegative = source.Abs();
         using var values = (dtype is DType.UInt8 or DType.Bool ? nonNegative : source).To(dtype);
         using var ones = Tensor.Ones([5], dtype);
-        string path = Path.Combine(dir, "t.safetensors");
+        string path = Path.Combine(Dir, "t.safetensors");
         var metadata = new Dictionary<string, string> { ["format"] = "pt", ["note"] = "ünïcode ok" };
 
         SafeTensorsWriter.Write(path, [new("values", values), new("ones", ones)], metadata);
@@ -56,7 +48,7 @@ public class SafeTensorsWriterTests
         using var b = Tensor.FromArray(new long[] { 7 });
         using var cFloat = Tensor.FromArray(new float[] { 4, 5 });
         using var c = cFloat.To(DType.BFloat16);
-        string path = Path.Combine(dir, "t.safetensors");
+        string path = Path.Combine(Dir, "t.safetensors");
 
         SafeTensorsWriter.Write(path, [new("a", a), new("b", b), new("c", c)]);
 
@@ -76,7 +68,7 @@ public class SafeTensorsWriterTests
     public void Write_FixtureModelTensors_ReproducesTheDataSectionByteForByte()
     {
         string fixture = Path.Combine(TestPaths.Fixture("llama"), "model.safetensors");
-        string path = Path.Combine(dir, "copy.safetensors");
+        string path = Path.Combine(Dir, "copy.safetensors");
         using (var original = SafeTensorsFile.Open(fixture))
         {
             var names = original.Tensors.OrderBy(t => t.DataStart).Select(t => t.Name).ToList();
@@ -103,7 +95,7 @@ public class SafeTensorsWriterTests
     {
         using var m = Tensor.FromArray(new float[] { 1, 2, 3, 4, 5, 6 }, 2, 3);
         using var transposed = m.T();
-        string path = Path.Combine(dir, "t.safetensors");
+        string path = Path.Combine(Dir, "t.safetensors");
 
         SafeTensorsWriter.Write(path, [new("t", transposed)]);
 
@@ -118,7 +110,7 @@ public class SafeTensorsWriterTests
     {
         using var scalar = Tensor.Scalar(2.5, DType.Float32);
         using var empty = Tensor.Zeros([0, 3]);
-        string path = Path.Combine(dir, "t.safetensors");
+        string path = Path.Combine(Dir, "t.safetensors");
 
         SafeTensorsWriter.Write(path, [new("scalar", scalar), new("empty", empty)]);
 
@@ -137,7 +129,7 @@ public class SafeTensorsWriterTests
     {
         var values = Enumerable.Range(0, 7 * 5).Select(i => (float)i).ToArray();
         using var t = Tensor.FromArray(values, 7, 5);
-        string path = Path.Combine(dir, "t.safetensors");
+        string path = Path.Combine(Dir, "t.safetensors");
 
         // 40 bytes per slice = 2 rows of 5 floats, so 7 rows take 4 slices, the last one short.
         SafeTensorsWriter.Write(path, [new("t", t)], null, sliceBytes: 40);
@@ -150,13 +142,13 @@ public class SafeTensorsWriterTests
     [Test]
     public void Write_OverExistingFile_ReplacesItAndLeavesNoTemporaryFile()
     {
-        string path = Path.Combine(dir, "t.safetensors");
+        string path = Path.Combine(Dir, "t.safetensors");
         File.WriteAllText(path, "old content");
         using var t = Tensor.FromArray(new float[] { 1, 2 });
 
         SafeTensorsWriter.Write(path, [new("t", t)]);
 
-        Assert.That(Directory.GetFiles(dir).Single(), Is.EqualTo(path));
+        Assert.That(Directory.GetFiles(Dir).Single(), Is.EqualTo(path));
         using var file = SafeTensorsFile.Open(path);
         Assert.That(file.Names.Single(), Is.EqualTo("t"));
     }
@@ -164,7 +156,7 @@ public class SafeTensorsWriterTests
     [Test]
     public void Write_IntoMissingFolder_CreatesIt()
     {
-        string path = Path.Combine(dir, "sub", "folder", "t.safetensors");
+        string path = Path.Combine(Dir, "sub", "folder", "t.safetensors");
         using var t = Tensor.FromArray(new float[] { 1 });
 
         SafeTensorsWriter.Write(path, [new("t", t)]);
@@ -176,17 +168,17 @@ public class SafeTensorsWriterTests
     public void Write_DuplicateName_ThrowsAndWritesNothing()
     {
         using var t = Tensor.FromArray(new float[] { 1 });
-        string path = Path.Combine(dir, "t.safetensors");
+        string path = Path.Combine(Dir, "t.safetensors");
         var ex = Assert.Throws<ArgumentException>(() => SafeTensorsWriter.Write(path, [new("x", t), new("x", t)]));
         Assert.That(ex!.Message, Does.Contain("'x' appears twice"));
-        Assert.That(Directory.GetFiles(dir), Is.Empty);
+        Assert.That(Directory.GetFiles(Dir), Is.Empty);
     }
 
     [Test]
     public void Write_ReservedMetadataName_Throws()
     {
         using var t = Tensor.FromArray(new float[] { 1 });
-        var ex = Assert.Throws<ArgumentException>(() => SafeTensorsWriter.Write(Path.Combine(dir, "t.safetensors"), [new("__metadata__", t)]));
+        var ex = Assert.Throws<ArgumentException>(() => SafeTensorsWriter.Write(Path.Combine(Dir, "t.safetensors"), [new("__metadata__", t)]));
         Assert.That(ex!.Message, Does.Contain("reserved"));
     }
 
@@ -195,7 +187,7 @@ public class SafeTensorsWriterTests
     {
         var t = Tensor.FromArray(new float[] { 1 });
         t.Dispose();
-        var ex = Assert.Throws<ArgumentException>(() => SafeTensorsWriter.Write(Path.Combine(dir, "t.safetensors"), [new("gone", t)]));
+        var ex = Assert.Throws<ArgumentException>(() => SafeTensorsWriter.Write(Path.Combine(Dir, "t.safetensors"), [new("gone", t)]));
         Assert.That(ex!.Message, Does.Contain("'gone'").And.Contain("disposed"));
     }
 }

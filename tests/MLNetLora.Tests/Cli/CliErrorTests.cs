@@ -16,16 +16,8 @@ public sealed class ThrowingTestCommand : ICliCommand
     public int Execute(ParsedArguments args, CliContext context) => throw new InvalidOperationException("internal state broke");
 }
 
-public class CliErrorTests
+public class CliErrorTests : TempDirFixture
 {
-    private string dir = null!;
-
-    [SetUp]
-    public void MakeDir() => dir = TestPaths.NewTempDir();
-
-    [TearDown]
-    public void RemoveDir() => Directory.Delete(dir, recursive: true);
-
     private static CliResult UserError(params string[] args)
     {
         var r = CliRun.Run(args);
@@ -35,19 +27,19 @@ public class CliErrorTests
         return r;
     }
 
-    private string OutFile => Path.Combine(dir, "out.safetensors");
+    private string OutFile => Path.Combine(Dir, "out.safetensors");
 
     [Test]
     public void Inspect_MissingModelFolder_SaysToPassAModelFolder()
     {
-        var r = UserError("inspect", Path.Combine(dir, "nope"));
+        var r = UserError("inspect", Path.Combine(Dir, "nope"));
         Assert.That(r.Error, Does.Contain("does not exist").And.Contain("Pass the folder of a Hugging Face model"));
     }
 
     [Test]
     public void Forward_FolderWithoutConfig_SaysItIsNotAModelFolder()
     {
-        var r = UserError("forward", dir, "--input", Reference, "--output", OutFile);
+        var r = UserError("forward", Dir, "--input", Reference, "--output", OutFile);
         Assert.That(r.Error, Does.Contain("has no config.json"));
     }
 
@@ -62,7 +54,7 @@ public class CliErrorTests
     public void Forward_InputWithoutInputIds_SaysHowToWriteIt()
     {
         using var other = Tensor.Zeros([2, 3], DType.Int64);
-        string input = WriteInput(dir, ("tokens", other));
+        string input = WriteInput(Dir, ("tokens", other));
         var r = UserError("forward", Llama, "--input", input, "--output", OutFile);
         Assert.That(r.Error, Does.Contain("has no 'input_ids' tensor").And.Contain("'tokens'").And.Contain("int64 tensor named 'input_ids'"));
         Assert.That(File.Exists(OutFile), Is.False);
@@ -71,7 +63,7 @@ public class CliErrorTests
     [Test]
     public void Forward_MissingInputFile_SaysItDoesNotExist()
     {
-        var r = UserError("forward", Llama, "--input", Path.Combine(dir, "missing.safetensors"), "--output", OutFile);
+        var r = UserError("forward", Llama, "--input", Path.Combine(Dir, "missing.safetensors"), "--output", OutFile);
         Assert.That(r.Error, Does.Contain("does not exist").And.Contain("input_ids"));
     }
 
@@ -79,7 +71,7 @@ public class CliErrorTests
     public void Forward_FloatInputIds_AskForIntegers()
     {
         using var ids = Tensor.Zeros([1, 4], DType.Float32);
-        var r = UserError("forward", Llama, "--input", WriteInput(dir, ("input_ids", ids)), "--output", OutFile);
+        var r = UserError("forward", Llama, "--input", WriteInput(Dir, ("input_ids", ids)), "--output", OutFile);
         Assert.That(r.Error, Does.Contain("F32").And.Contain("integer tensor"));
     }
 
@@ -87,7 +79,7 @@ public class CliErrorTests
     public void Forward_IdOutsideVocabulary_NamesIdAndPosition()
     {
         using var ids = Tensor.FromArray(new long[] { 5, 7, 4096 }, 1, 3);
-        var r = UserError("forward", Llama, "--input", WriteInput(dir, ("input_ids", ids)), "--output", OutFile);
+        var r = UserError("forward", Llama, "--input", WriteInput(Dir, ("input_ids", ids)), "--output", OutFile);
         Assert.That(r.Error, Does.Contain("id 4096 at row 0, position 2").And.Contain("[0, 2048)"));
     }
 
@@ -96,7 +88,7 @@ public class CliErrorTests
     {
         using var ids = Tensor.FromArray(new long[] { 5, 7, 9 }, 1, 3);
         using var mask = Tensor.Ones([1, 2], DType.Int64);
-        var r = UserError("forward", Llama, "--input", WriteInput(dir, ("input_ids", ids), ("attention_mask", mask)), "--output", OutFile);
+        var r = UserError("forward", Llama, "--input", WriteInput(Dir, ("input_ids", ids), ("attention_mask", mask)), "--output", OutFile);
         Assert.That(r.Error, Does.Contain("attention_mask").And.Contain("must match"));
     }
 
@@ -106,7 +98,7 @@ public class CliErrorTests
 
     [Test]
     public void Forward_MissingAdapterFolder_SaysWhatAnAdapterFolderHolds() =>
-        Assert.That(UserError("forward", Llama, "--input", Reference, "--output", OutFile, "--adapter", Path.Combine(dir, "none")).Error,
+        Assert.That(UserError("forward", Llama, "--input", Reference, "--output", OutFile, "--adapter", Path.Combine(Dir, "none")).Error,
             Does.Contain("Adapter folder").And.Contain("adapter_config.json"));
 
     [Test]

@@ -5,17 +5,9 @@ using static MLNetLora.Tests.TestUtil;
 
 namespace MLNetLora.Tests.Cli;
 
-public class ForwardCommandTests
+public class ForwardCommandTests : TempDirFixture
 {
-    private string dir = null!;
-
-    [SetUp]
-    public void MakeDir() => dir = TestPaths.NewTempDir();
-
-    [TearDown]
-    public void RemoveDir() => Directory.Delete(dir, recursive: true);
-
-    private string Output => Path.Combine(dir, "out", "logits.safetensors");
+    private string Output => Path.Combine(Dir, "out", "logits.safetensors");
 
     private double[] RunForward(params string[] extra)
     {
@@ -44,7 +36,7 @@ public class ForwardCommandTests
         using var ids = reference.Load("input_ids");
         using var ids32 = ids.To(DType.Int32);
         using var mask = Tensor.Ones(ids.Shape, DType.Int64);
-        string input = WriteInput(dir, ("input_ids", ids32), ("attention_mask", mask));
+        string input = WriteInput(Dir, ("input_ids", ids32), ("attention_mask", mask));
         var r = CliRun.Run("forward", Llama, "--input", input, "--output", Output);
         Assert.That(r.ExitCode, Is.EqualTo(0), r.ToString());
         AssertClose(ReadLogits(Output, ReferenceShape("logits")), ReferenceTensor("logits"), LogitTolerance, "masked logits");
@@ -60,7 +52,7 @@ public class ForwardCommandTests
         long[] maskValues = Enumerable.Repeat(1L, (int)ids.NumEl).ToArray();
         for (long j = t - 4; j < t; j++) maskValues[t + j] = 0;
         using var mask = Tensor.FromArray(maskValues, ids.Shape);
-        string input = WriteInput(dir, ("input_ids", ids), ("attention_mask", mask));
+        string input = WriteInput(Dir, ("input_ids", ids), ("attention_mask", mask));
         var r = CliRun.Run("forward", Llama, "--input", input, "--output", Output);
         Assert.That(r.ExitCode, Is.EqualTo(0), r.ToString());
         double[] actual = ReadLogits(Output, ReferenceShape("logits"));

@@ -6,22 +6,14 @@ using static MLNetLora.Tests.Cli.TrainingTestData;
 
 namespace MLNetLora.Tests.Cli;
 
-public class LrFindCommandTests
+public class LrFindCommandTests : TempDirFixture
 {
-    private string dir = null!;
-
-    [SetUp]
-    public void MakeDir() => dir = TestPaths.NewTempDir();
-
-    [TearDown]
-    public void RemoveDir() => Directory.Delete(dir, recursive: true);
-
     [Test]
     public void LrFind_SweepOnSlice_PrintsCappedSuggestionAndWritesCurve()
     {
-        string csv = Path.Combine(dir, "curve.csv");
-        string chart = Path.Combine(dir, "finder.png");
-        var r = CliRun.Run("lr-find", Llama, "--data", MobyDickSlice(dir, 8_000), "--max-length", "32",
+        string csv = Path.Combine(Dir, "curve.csv");
+        string chart = Path.Combine(Dir, "finder.png");
+        var r = CliRun.Run("lr-find", Llama, "--data", MobyDickSlice(Dir, 8_000), "--max-length", "32",
             "--min-lr", "1e-4", "--max-lr", "1", "--steps", "12", "--csv", csv, "--chart", chart);
         Assert.That(r.ExitCode, Is.EqualTo(0), r.ToString());
 
@@ -44,7 +36,7 @@ public class LrFindCommandTests
     [Test]
     public void LrFind_CsvDash_PrintsCurveToStdout()
     {
-        var r = CliRun.Run("lr-find", Llama, "--data", MobyDickSlice(dir, 4_000), "--max-length", "32", "--steps", "6", "--csv", "-");
+        var r = CliRun.Run("lr-find", Llama, "--data", MobyDickSlice(Dir, 4_000), "--max-length", "32", "--steps", "6", "--csv", "-");
         Assert.That(r.ExitCode, Is.EqualTo(0), r.ToString());
         var rows = r.Out.Split('\n').SkipWhile(l => l != "step,lr,loss,smoothed_loss").Skip(1).Where(l => l.Length > 0).ToList();
         Assert.That(rows, Has.Count.EqualTo(6));
@@ -54,7 +46,7 @@ public class LrFindCommandTests
     [Test]
     public void LrFind_MaxBelowMin_ExitsWithUsageError()
     {
-        var r = CliRun.Run("lr-find", Llama, "--data", MobyDickSlice(dir, 1_000), "--min-lr", "1e-2", "--max-lr", "1e-3");
+        var r = CliRun.Run("lr-find", Llama, "--data", MobyDickSlice(Dir, 1_000), "--min-lr", "1e-2", "--max-lr", "1e-3");
         Assert.That(r.ExitCode, Is.EqualTo(CliApp.UsageExitCode), r.ToString());
         Assert.That(r.Error, Does.Contain("--max-lr (1e-3) must be above --min-lr (1e-2)"));
     }

@@ -8,27 +8,19 @@ using static MLNetLora.Tests.Cli.TrainingTestData;
 
 namespace MLNetLora.Tests.Cli;
 
-public class TrainCommandTests
+public class TrainCommandTests : TempDirFixture
 {
-    private string dir = null!;
-
-    [SetUp]
-    public void MakeDir() => dir = TestPaths.NewTempDir();
-
-    [TearDown]
-    public void RemoveDir() => Directory.Delete(dir, recursive: true);
-
-    private string Output => Path.Combine(dir, "out");
+    private string Output => Path.Combine(Dir, "out");
 
     // A rate well above LoRA's default: the fixture's weights are random, so 2e-4 would move the loss too little to test in a few steps.
     private string[] CausalArgs(params string[] extra) => [.. BaseArgs(), "--lr", "1e-2", .. extra];
 
-    private string[] BaseArgs() => ["train", Llama, "--data", MobyDickSlice(dir), "--output", Output, "--max-length", "64"];
+    private string[] BaseArgs() => ["train", Llama, "--data", MobyDickSlice(Dir), "--output", Output, "--max-length", "64"];
 
     [Test]
     public void Train_CausalLmSlice_WritesAdapterMetricsChartAndEvalLossFalls()
     {
-        string csv = Path.Combine(dir, "metrics.csv");
+        string csv = Path.Combine(Dir, "metrics.csv");
         var r = CliRun.Run(CausalArgs("--eval-split", "0.2", "--max-steps", "8", "--eval-every", "4", "--csv", csv));
         Assert.That(r.ExitCode, Is.EqualTo(0), r.ToString());
 
@@ -55,7 +47,7 @@ public class TrainCommandTests
     [Test]
     public void Train_ClassificationWithTextFields_WritesLabelsAndScoreHead()
     {
-        var r = CliRun.Run("train", Llama, "--data", MailJsonl(dir), "--task", "classification", "--text-fields", "subject,body",
+        var r = CliRun.Run("train", Llama, "--data", MailJsonl(Dir), "--task", "classification", "--text-fields", "subject,body",
             "--output", Output, "--max-length", "32", "--max-steps", "4", "--eval-split", "0.25", "--lr", "1e-2");
         Assert.That(r.ExitCode, Is.EqualTo(0), r.ToString());
         Assert.That(r.Out, Does.Contain("0=ham, 1=spam"));
@@ -149,7 +141,7 @@ public class TrainCommandTests
     [Test]
     public void Train_MissingDataFile_ExitsWithUsageError()
     {
-        var r = CliRun.Run("train", Llama, "--data", Path.Combine(dir, "nope.jsonl"), "--output", Output);
+        var r = CliRun.Run("train", Llama, "--data", Path.Combine(Dir, "nope.jsonl"), "--output", Output);
         Assert.That(r.ExitCode, Is.EqualTo(CliApp.UsageExitCode), r.ToString());
         Assert.That(r.Error, Does.Contain("nope.jsonl' does not exist"));
     }
@@ -165,7 +157,7 @@ public class TrainCommandTests
     [Test]
     public void Train_ClassificationRowsWithoutLabel_ExitsWithUsageError()
     {
-        var r = CliRun.Run("train", Llama, "--data", MailJsonl(dir, withLabel: false), "--task", "classification",
+        var r = CliRun.Run("train", Llama, "--data", MailJsonl(Dir, withLabel: false), "--task", "classification",
             "--text-fields", "subject,body", "--output", Output);
         Assert.That(r.ExitCode, Is.EqualTo(CliApp.UsageExitCode), r.ToString());
         Assert.That(r.Error, Does.Contain("has no 'label' field"));
@@ -175,7 +167,7 @@ public class TrainCommandTests
     [Test]
     public void Train_ClassificationWithOneClass_ExitsWithUsageError()
     {
-        var r = CliRun.Run("train", Llama, "--data", MailJsonl(dir, classes: ["ham"]), "--task", "classification",
+        var r = CliRun.Run("train", Llama, "--data", MailJsonl(Dir, classes: ["ham"]), "--task", "classification",
             "--text-fields", "subject,body", "--output", Output);
         Assert.That(r.ExitCode, Is.EqualTo(CliApp.UsageExitCode), r.ToString());
         Assert.That(r.Error, Does.Contain("at least two classes"));
