@@ -18,7 +18,8 @@ internal sealed record BenchOptions(
         usage: MLNetLora.Benchmarks <suite>... [options]
           suites:  io    checkpoint I/O on a generated ~1 GiB safetensors file (Stopwatch harness)
                    ops   per-op overhead of the libtorch binding (BenchmarkDotNet)
-                   all   both
+                   train training-step throughput of a synthetic Llama against a matmul baseline
+                   all   all three
           --size-mib N   size of the generated file for io (default 1024, a multiple of 64)
           --reps N       warm repetitions per io case (default 5)
           --cold-reps N  cold repetitions per io read case (default 3; needs root for drop_caches)
@@ -29,7 +30,7 @@ internal sealed record BenchOptions(
           --cases A,B    io: run only these cases (the two baselines always run)
         """;
 
-    private static readonly string[] KnownSuites = ["io", "ops"];
+    private static readonly string[] KnownSuites = ["io", "ops", "train"];
 
     /// <summary>The result file's name for a suite, without the extension.</summary>
     public string ResultName(string suite) => Tag is null ? suite : $"{suite}-{Tag}";
@@ -49,7 +50,7 @@ internal sealed record BenchOptions(
             switch (a)
             {
                 case "all": suites.AddRange(KnownSuites); break;
-                case "io" or "ops": suites.Add(a); break;
+                case "io" or "ops" or "train": suites.Add(a); break;
                 case "--size-mib": size = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--reps": warm = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--cold-reps": cold = int.Parse(Next(), CultureInfo.InvariantCulture); break;

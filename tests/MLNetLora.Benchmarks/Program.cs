@@ -19,6 +19,9 @@ foreach (string suite in options.Suites)
         case "ops":
             OpsSuite.Run(options);
             break;
+        case "train":
+            TrainSuite.Run(options);
+            break;
     }
 }
 return 0;
