@@ -1,0 +1,51 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace MLNetLora.ML;
+
+/// <summary>Input-schema checks with messages that say what to change.</summary>
+internal static class SchemaChecks
+{
+    /// <summary>The text column exists and is of type Text.</summary>
+    public static DataViewSchema.Column TextColumn(DataViewSchema schema, string name)
+    {
+        var col = schema.GetColumnOrNull(name) ?? throw new ArgumentException(
+            $"The input has no text column '{name}' (it has: {string.Join(", ", schema.Select(c => c.Name))}). Set TextColumnName.");
+        if (col.Type is not TextDataViewType) throw WrongText(name, col.Type.ToString()!);
+        return col;
+    }
+
+    /// <summary>The label column exists and is a key type; returns it and its class count.</summary>
+    public static (DataViewSchema.Column Column, int Classes) LabelColumn(DataViewSchema schema, string name)
+    {
+        var col = schema.GetColumnOrNull(name) ?? throw new ArgumentException(
+            $"The input has no label column '{name}' (it has: {string.Join(", ", schema.Select(c => c.Name))}). Set LabelColumnName.");
+        if (col.Type is not KeyDataViewType key) throw WrongLabel(name, col.Type.ToString()!);
+        if (key.Count < 2 || key.Count > int.MaxValue)
+            throw new ArgumentException($"Label column '{name}' has {key.Count} classes; classification needs at least 2.");
+        return (col, (int)key.Count);
+    }
+
+    /// <summary>The error for a text column of another type.</summary>
+    public static ArgumentException WrongText(string name, string type) => new(
+        $"Text column '{name}' has type {type}, but LoraTrainer needs Text (string); " +
+        "convert it (e.g. mlContext.Transforms.Conversion.ConvertType or CustomMapping) or point TextColumnName at a string column.");
+
+    /// <summary>The error for a label column that is not a key.</summary>
+    public static ArgumentException WrongLabel(string name, string type) => new(
+        $"Label column '{name}' has type {type}, but LoraTrainer needs a key type; " +
+        $"add mlContext.Transforms.Conversion.MapValueToKey(\"{name}\") before it in the pipeline.");
+
+    /// <summary>Class names from the label's KeyValues annotation (text), else "0", "1", ….</summary>
+    public static string[] LabelNames(DataViewSchema.Column label, int classes)
+    {
+        if (label.Annotations.Schema.GetColumnOrNull("KeyValues") is { Type: VectorDataViewType { ItemType: TextDataViewType } })
+        {
+            var names = default(VBuffer<ReadOnlyMemory<char>>);
+            label.GetKeyValues(ref names);
+            var dense = names.DenseValues().Select(v => v.ToString()).ToArray();
+            if (dense.Length == classes) return dense;
+        }
+        return Enumerable.Range(0, classes).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+    }
+}
