@@ -78,7 +78,7 @@ public sealed class LoraClassificationEstimator : IEstimator<LoraClassificationT
                 eval = ReadExamples(v, model, "validation", ch);
             }
             ch.Info(MessageSensitivity.None, $"LoRA classification: {train.Count} rows, {classes} classes [{string.Join(", ", labelNames)}], base model {options.ModelPath}");
-            pretrained.Model.AddClassificationHead(classes, new Generator(unchecked(options.Seed + 7)));
+            pretrained.Model.AddClassificationHead(classes, SeedStreams.HeadInit(options.Seed));
             var trainerOptions = new TrainerOptions
             {
                 Task = TrainingTask.Classification,

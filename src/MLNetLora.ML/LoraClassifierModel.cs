@@ -33,7 +33,7 @@ internal sealed class LoraClassifierModel : IDisposable
     public int NumClasses => Pretrained.Model.ScoreHead?.NumLabels ?? throw new InvalidOperationException("The model has no classification head.");
 
     /// <summary>The id batches are padded with: the tokenizer's pad token, else the config's, else EOS, else 0 (as the CLI does).</summary>
-    public static int PadIdOf(PretrainedModel m) => m.Tokenizer?.PadId ?? m.Config.PadTokenId ?? m.Tokenizer?.EosId ?? 0;
+    public static int PadIdOf(PretrainedModel m) => m.PaddingId;
 
     /// <summary>Token ids of a text, cut to <see cref="MaxLength"/> (special tokens added as in training).</summary>
     public int[] Encode(string text)

@@ -19,7 +19,7 @@ public sealed partial class TrainingSession : IDisposable
         Pretrained = model;
         Tokenizer = tokenizer;
         Lora = lora;
-        PadId = tokenizer.PadId ?? model.Config.PadTokenId ?? tokenizer.EosId ?? 0;
+        PadId = model.PaddingId;
     }
 
     /// <summary>The loaded model folder.</summary>
@@ -77,7 +77,7 @@ public sealed partial class TrainingSession : IDisposable
         if (head is null)
         {
             // Its own seed offset keeps the head's draw independent of the adapters' initialisation.
-            Pretrained.Model.AddClassificationHead(classes, new Generator(unchecked(seed + 7)));
+            Pretrained.Model.AddClassificationHead(classes, SeedStreams.HeadInit(seed));
             return;
         }
         long have = head.Weight.Size(0);

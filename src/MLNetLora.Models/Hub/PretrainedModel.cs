@@ -31,6 +31,9 @@ public sealed class PretrainedModel : IDisposable
     /// <summary>The tokenizer, or null when the folder has none.</summary>
     public HfTokenizer? Tokenizer { get; }
 
+    /// <summary>The id batches are padded with: the tokenizer's pad token, else the config's, else EOS, else 0 (padding is masked, so any id works; a real pad id keeps logs readable).</summary>
+    public int PaddingId => Tokenizer?.PadId ?? Config.PadTokenId ?? Tokenizer?.EosId ?? 0;
+
     /// <summary>The tokenizer, or a clear error when the folder has none.</summary>
     /// <exception cref="InvalidOperationException">No tokenizer files were found.</exception>
     public HfTokenizer RequireTokenizer() => Tokenizer ??

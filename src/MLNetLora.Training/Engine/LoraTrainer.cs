@@ -33,9 +33,9 @@ public sealed partial class LoraTrainer : IDisposable
         options.Validate();
         this.model = model;
         Options = options;
-        if (model.Adapters.Count == 0) model.AddLora(options.Lora, new Generator(options.Seed));
+        if (model.Adapters.Count == 0) model.AddLora(options.Lora, SeedStreams.LoraInit(options.Seed));
         model.GradientCheckpointing = options.GradientCheckpointing;
-        dropoutGenerator = new Generator(options.Seed + 1);
+        dropoutGenerator = SeedStreams.Dropout(options.Seed);
         watchdog = new LossWatchdog(options.Watchdog);
         watchdog.EventRaised += (_, e) => Log($"watchdog: {e.Message}");
     }
