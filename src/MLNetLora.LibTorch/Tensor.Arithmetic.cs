@@ -117,6 +117,12 @@ public sealed unsafe partial class Tensor
     /// <summary>Element-wise check for finite values (bool).</summary>
     public Tensor IsFinite() => Aten.Call("aten::isfinite", "", this);
 
+    /// <summary>Element-wise logical and (bool), with broadcasting.</summary>
+    public Tensor LogicalAnd(Tensor other) => Aten.Call("aten::logical_and", "", this, other);
+
+    /// <summary>Element-wise logical or (bool), with broadcasting.</summary>
+    public Tensor LogicalOr(Tensor other) => Aten.Call("aten::logical_or", "", this, other);
+
     /// <summary>Element-wise logical not.</summary>
     public Tensor LogicalNot() => Aten.Call("aten::logical_not", "", this);
 

@@ -137,21 +137,23 @@ public sealed partial class DecoderModel
     }
 
     // Additive mask: 0 where a query may attend, -inf elsewhere (future keys and padded keys). A
-    // padded query still sees itself, so no softmax row is all -inf (which would give NaN).
+    // padded query still sees itself, so no softmax row is all -inf (which would give NaN). Built
+    // with tensor ops on the model's device: a host loop over B·T·T entries would cost more than a
+    // small model's whole step at long sequence lengths.
     private Tensor? BuildAttentionMask(Tensor? attentionMask, long bsz, long t)
     {
         if (attentionMask is null) return null;
-        var m = attentionMask.ToArray<long>();
-        if (m.All(v => v != 0)) return null;
-        var add = new float[bsz * t * t];
-        for (long b = 0; b < bsz; b++)
-            for (long i = 0; i < t; i++)
-                for (long j = 0; j < t; j++)
-                {
-                    bool allowed = j <= i && (m[b * t + j] != 0 || j == i);
-                    add[(b * t + i) * t + j] = allowed ? 0f : float.NegativeInfinity;
-                }
-        using var host = Tensor.FromArray(add, bsz, 1, t, t);
-        return host.To(ComputeDType, Device);
+        using var scope = TensorScope.Begin();
+        var m = attentionMask.Device == Device ? attentionMask : attentionMask.To(Device);
+        var padded = m.Eq(0);                                                       // (B, T)
+        if (!padded.Any().Item<bool>()) return null;
+        var pos = Tensor.Arange(t, DType.Int64, Device);
+        var rows = pos.Unsqueeze(1);                                                // (T, 1) query i
+        var cols = pos.Unsqueeze(0);                                                // (1, T) key j
+        var future = rows.Lt(cols);                                                 // (T, T) j > i
+        var notSelf = rows.Eq(cols).LogicalNot();                                   // (T, T)
+        var blocked = future.LogicalOr(padded.View(bsz, 1, 1, t).LogicalAnd(notSelf)); // (B, 1, T, T)
+        var additive = Tensor.Zeros([bsz, 1, t, t], ComputeDType, Device).MaskedFill(blocked, double.NegativeInfinity);
+        return scope.Keep(additive);
     }
 }
