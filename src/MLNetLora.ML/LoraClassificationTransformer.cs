@@ -123,8 +123,10 @@ public sealed class LoraClassificationTransformer : ITransformer, ICanSaveModel,
     {
         var meta = JsonSerializer.Deserialize<SavedMeta>(MLNetInternals.Read(ctx, "Meta"))
             ?? throw new InvalidDataException("The saved LoRA classifier has empty metadata.");
-        if (!Directory.Exists(meta.BaseModelPath))
-            throw new DirectoryNotFoundException($"The saved LoRA classifier needs its base model at '{meta.BaseModelPath}' (only the adapter is stored in the zip); put the Hugging Face folder there.");
+        string baseModel = MLNetLoraCatalog.BaseModelOverride(env.ComponentCatalog) ?? meta.BaseModelPath;
+        if (!Directory.Exists(baseModel))
+            throw new DirectoryNotFoundException($"The saved LoRA classifier needs its base model at '{baseModel}' (only the adapter is stored in the zip). " +
+                "Put the Hugging Face folder there, or call MLNetLoraCatalog.Register(mlContext, baseModelDirectory: ...) before mlContext.Model.Load.");
         string tmp = Path.Combine(Path.GetTempPath(), "mlnetlora-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(tmp);
         try
@@ -132,14 +134,14 @@ public sealed class LoraClassificationTransformer : ITransformer, ICanSaveModel,
             File.WriteAllBytes(Path.Combine(tmp, PeftAdapterIO.ConfigFileName), MLNetInternals.Read(ctx, "AdapterConfig"));
             File.WriteAllBytes(Path.Combine(tmp, PeftAdapterIO.WeightsFileName), MLNetInternals.Read(ctx, "AdapterWeights"));
             var device = LibTorch.Device.Parse(meta.Device);
-            var pretrained = PretrainedModel.Load(meta.BaseModelPath, device);
+            var pretrained = PretrainedModel.Load(baseModel, device);
             try
             {
                 var lora = PeftAdapterIO.Load(pretrained.Model, tmp);
                 if (pretrained.Model.ScoreHead?.NumLabels != meta.LabelNames.Length)
                     throw new InvalidDataException($"The saved adapter's classification head does not have {meta.LabelNames.Length} classes.");
                 var m = new LoraClassifierModel(pretrained, lora, meta.BatchSize, meta.MaxLength);
-                return new LoraClassificationTransformer(m, meta.BaseModelPath, meta.LabelNames, meta.TextColumn, meta.ScoreColumn, meta.PredictedLabelColumn);
+                return new LoraClassificationTransformer(m, baseModel, meta.LabelNames, meta.TextColumn, meta.ScoreColumn, meta.PredictedLabelColumn);
             }
             catch
             {

@@ -14,6 +14,7 @@ namespace MLNetLora.ML;
 public static class MLNetLoraCatalog
 {
     private static readonly ConditionalWeakTable<ComponentCatalog, object> Registered = [];
+    private static readonly ConditionalWeakTable<ComponentCatalog, string> BaseModelOverrides = [];
 
     /// <summary>LoRA fine-tuning of a text classifier (the label must be a key type: use MapValueToKey first).</summary>
     /// <param name="catalog"><c>mlContext.Transforms</c>.</param>
@@ -52,11 +53,21 @@ public static class MLNetLoraCatalog
     /// <c>mlContext.Model.Load</c> can read it back. The catalog extensions call it; a process that
     /// only loads must call it once before <c>Model.Load</c>. Calling it again is harmless.
     /// </summary>
-    public static void Register(MLContext mlContext)
+    /// <param name="mlContext">The context that will load the model.</param>
+    /// <param name="baseModelDirectory">
+    /// Where the base Hugging Face model lives on this machine. A saved model stores only the adapter
+    /// and the base model's path at training time; pass this when the folder has moved (another
+    /// machine, a container). Null keeps the saved path.
+    /// </param>
+    public static void Register(MLContext mlContext, string? baseModelDirectory = null)
     {
         ArgumentNullException.ThrowIfNull(mlContext);
         RegisterWith(mlContext.ComponentCatalog);
+        if (baseModelDirectory is not null) BaseModelOverrides.AddOrUpdate(mlContext.ComponentCatalog, Path.GetFullPath(baseModelDirectory));
     }
+
+    /// <summary>The base-model folder given to <see cref="Register"/> for this catalog, if any.</summary>
+    internal static string? BaseModelOverride(ComponentCatalog catalog) => BaseModelOverrides.TryGetValue(catalog, out var dir) ? dir : null;
 
     private static void RegisterWith(ComponentCatalog catalog)
     {
