@@ -51,12 +51,12 @@ public sealed class GenerateCommand : ICliCommand
         var options = File.Exists(Path.Combine(modelDir, GenerationConfig.FileName)) ? GenerationConfig.Load(modelDir).ToOptions() : GenerationOptions.Greedy(64);
         options = options with
         {
-            MaxNewTokens = Int(args, "max-new-tokens", options.MaxNewTokens, 1),
+            MaxNewTokens = OptionValues.Int(args, "max-new-tokens", min: 1) ?? options.MaxNewTokens,
             DoSample = args.Has("sample") || (!args.Has("greedy") && options.DoSample),
-            Temperature = Double(args, "temperature", options.Temperature),
-            TopK = Int(args, "top-k", options.TopK, 0),
-            TopP = Double(args, "top-p", options.TopP),
-            Seed = (ulong)Int(args, "seed", (int)options.Seed, 0),
+            Temperature = OptionValues.Double(args, "temperature", min: 0, minExclusive: true) ?? options.Temperature,
+            TopK = OptionValues.Int(args, "top-k", min: 0) ?? options.TopK,
+            TopP = OptionValues.Double(args, "top-p", min: 0, max: 1, minExclusive: true) ?? options.TopP,
+            Seed = OptionValues.ULong(args, "seed") ?? options.Seed,
         };
         try
         {
@@ -73,23 +73,5 @@ public sealed class GenerateCommand : ICliCommand
         if (args.Has("show-ids"))
             context.Out.WriteLine("ids: " + string.Join(" ", result.TokenIds.Select(i => i.ToString(CultureInfo.InvariantCulture))));
         return CliApp.SuccessExitCode;
-    }
-
-    private static int Int(ParsedArguments args, string name, int fallback, int min)
-    {
-        string? text = args.Option(name);
-        if (text is null) return fallback;
-        if (!int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) || v < min)
-            throw new UsageException($"--{name} {text} must be a whole number of at least {min}.");
-        return v;
-    }
-
-    private static double Double(ParsedArguments args, string name, double fallback)
-    {
-        string? text = args.Option(name);
-        if (text is null) return fallback;
-        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) || !double.IsFinite(v))
-            throw new UsageException($"--{name} {text} must be a number.");
-        return v;
     }
 }
