@@ -19,17 +19,21 @@ public sealed class LoraClassificationEstimator : IEstimator<LoraClassificationT
 {
     private readonly IHostEnvironment env;
     private readonly LoraClassificationOptions options;
+    private readonly TrainerOptions training;
 
     /// <summary>Creates the estimator; prefer the catalog extension <c>mlContext.Transforms.LoraTrainer</c>.</summary>
-    /// <exception cref="ArgumentException">ModelPath is empty.</exception>
+    /// <exception cref="ArgumentException">ModelPath is empty, or a training option is out of range (the message names the field).</exception>
     public LoraClassificationEstimator(IHostEnvironment env, LoraClassificationOptions options)
     {
         ArgumentNullException.ThrowIfNull(env);
         ArgumentNullException.ThrowIfNull(options);
         if (string.IsNullOrWhiteSpace(options.ModelPath))
             throw new ArgumentException("LoraClassificationOptions.ModelPath is empty; set it to a Hugging Face model folder (config.json, model.safetensors, tokenizer.json).", nameof(options));
+        if (options.EarlyStoppingPatience > 0 && options.ValidationSet is null)
+            throw new ArgumentException("LoraClassificationOptions.EarlyStoppingPatience needs a ValidationSet to measure improvement; set ValidationSet or EarlyStoppingPatience = 0.", nameof(options));
         this.env = env;
         this.options = options;
+        training = MLOptionNames.Checked(options.ToTrainerOptions, o => o.Validate());
     }
 
     /// <summary>Input columns plus PredictedLabel (key) and Score (vector of Single) as they will be after fitting.</summary>
@@ -61,14 +65,17 @@ public sealed class LoraClassificationEstimator : IEstimator<LoraClassificationT
         SchemaChecks.TextColumn(input.Schema, options.TextColumnName);
         var (labelCol, classes) = SchemaChecks.LabelColumn(input.Schema, options.LabelColumnName);
         var labelNames = SchemaChecks.LabelNames(labelCol, classes);
+        // The schedule is checked against the run's length before the model is loaded.
+        long labelled = CountLabelled(input, labelCol);
+        if (labelled == 0) throw new ArgumentException($"The training data has no rows with a label in '{options.LabelColumnName}'.");
+        MLOptionNames.Checked(() => training, o => o.ResolveSchedule(o.PlannedSteps((int)Math.Min(labelled, int.MaxValue))));
         var host = env.Register("LoraTrainer");
         using var ch = host.Start("Training");
-        var pretrained = PretrainedModel.Load(options.ModelPath, Device.Parse(options.Device));
+        var pretrained = PretrainedModel.Load(options.ModelPath, training.Device, training.Precision);
         try
         {
-            var model = new LoraClassifierModel(pretrained, options.ToLoraSettings(), options.BatchSize, options.MaxLength);
+            var model = new LoraClassifierModel(pretrained, training.Lora, training.BatchSize, training.MaxLength);
             var train = ReadExamples(input, model, "training", ch);
-            if (train.Count == 0) throw new ArgumentException($"The training data has no rows with a label in '{options.LabelColumnName}'.");
             List<TrainingExample>? eval = null;
             if (options.ValidationSet is IDataView v)
             {
@@ -78,33 +85,16 @@ public sealed class LoraClassificationEstimator : IEstimator<LoraClassificationT
                 eval = ReadExamples(v, model, "validation", ch);
             }
             ch.Info(MessageSensitivity.None, $"LoRA classification: {train.Count} rows, {classes} classes [{string.Join(", ", labelNames)}], base model {options.ModelPath}");
-            pretrained.Model.AddClassificationHead(classes, SeedStreams.HeadInit(options.Seed));
-            var trainerOptions = new TrainerOptions
-            {
-                Task = TrainingTask.Classification,
-                LearningRate = options.LearningRate,
-                Scheduler = options.Scheduler,
-                WarmupRatio = options.WarmupRatio,
-                Epochs = options.Epochs,
-                BatchSize = options.BatchSize,
-                MaxLength = options.MaxLength,
-                Lora = options.ToLoraSettings(),
-                Seed = options.Seed,
-                OutputDirectory = options.OutputDirectory,
-                MetricsFile = options.OutputDirectory is null ? null : Path.Combine(options.OutputDirectory, "metrics.jsonl"),
-                BaseModelNameOrPath = Path.GetFullPath(options.ModelPath),
-                Log = line => ch.Info(MessageSensitivity.None, line),
-            };
             using var cts = CancellationTokenSource.CreateLinkedTokenSource(options.CancellationToken);
-            using var trainer = new LoraTrainer(pretrained.Model, trainerOptions) { PadId = model.PadId };
+            using var trainer = new LoraTrainer(pretrained, training with { Log = line => ch.Info(MessageSensitivity.None, line) }, classes);
             var progress = new SyncProgress(p =>
             {
                 ch.Info(MessageSensitivity.None, $"step {p.Step}/{p.TotalSteps} epoch {p.Epoch:F2} loss {p.Loss:F4} lr {p.LearningRate:G3}");
                 if (MLNetInternals.IsCanceled(env)) cts.Cancel();
             });
             var result = trainer.Train(train, eval, progress, cts.Token);
-            ch.Info(MessageSensitivity.None, $"training ended: {result.StopReason} after {result.Steps} steps, final loss {result.FinalLoss:F4}");
-            if (result.Cancelled) throw new OperationCanceledException($"LoRA training was cancelled ({result.StopReason}).");
+            ch.Info(MessageSensitivity.None, $"training ended: {result.StopMessage} after {result.Steps} steps, final loss {result.FinalLoss:F4}");
+            if (result.Cancelled) throw new OperationCanceledException($"LoRA training was cancelled ({result.StopMessage}).");
             return new LoraClassificationTransformer(model, Path.GetFullPath(options.ModelPath), labelNames,
                 options.TextColumnName, options.ScoreColumnName, options.PredictedLabelColumnName);
         }
@@ -117,6 +107,20 @@ public sealed class LoraClassificationEstimator : IEstimator<LoraClassificationT
 
     private static SchemaShape.Column? Find(SchemaShape shape, string name) =>
         shape.Where(c => c.Name == name).Select(c => (SchemaShape.Column?)c).LastOrDefault();
+
+    private static long CountLabelled(IDataView data, DataViewSchema.Column labelCol)
+    {
+        long n = 0;
+        using var cursor = data.GetRowCursor([labelCol]);
+        var getLabel = cursor.GetGetter<uint>(labelCol);
+        uint key = 0;
+        while (cursor.MoveNext())
+        {
+            getLabel(ref key);
+            if (key != 0) n++;
+        }
+        return n;
+    }
 
     private List<TrainingExample> ReadExamples(IDataView data, LoraClassifierModel model, string what, IChannel ch)
     {

@@ -21,7 +21,7 @@ internal sealed class LoraClassifierModel : IDisposable
         Lora = lora;
         BatchSize = batchSize;
         MaxLength = maxLength;
-        PadId = PadIdOf(pretrained);
+        PadId = pretrained.PaddingId;
     }
 
     public PretrainedModel Pretrained { get; }
@@ -31,9 +31,6 @@ internal sealed class LoraClassifierModel : IDisposable
     public int MaxLength { get; }
     public int PadId { get; }
     public int NumClasses => Pretrained.Model.ScoreHead?.NumLabels ?? throw new InvalidOperationException("The model has no classification head.");
-
-    /// <summary>The id batches are padded with: the tokenizer's pad token, else the config's, else EOS, else 0 (as the CLI does).</summary>
-    public static int PadIdOf(PretrainedModel m) => m.PaddingId;
 
     /// <summary>Token ids of a text, cut to <see cref="MaxLength"/> (special tokens added as in training).</summary>
     public int[] Encode(string text)
@@ -48,17 +45,14 @@ internal sealed class LoraClassifierModel : IDisposable
         var result = new float[texts.Count][];
         for (int start = 0; start < texts.Count; start += BatchSize)
         {
-            var rows = texts.Skip(start).Take(BatchSize).Select(t => new TrainingExample(Encode(t), ClassLabel: 0)).ToList();
+            var rows = texts.Skip(start).Take(BatchSize).Select(t => new TrainingExample(Encode(t))).ToList();
             var b = Collator.Collate(rows, PadId, MaxLength);
             float[] probs;
             lock (gate)
             {
                 using var scope = TensorScope.Begin();
-                var model = Pretrained.Model;
-                var ids = Tensor.FromArray(b.InputIds, b.Size, b.Length).To(model.Device);
-                var mask = b.HasPadding ? Tensor.FromArray(b.AttentionMask, b.Size, b.Length).To(model.Device) : null;
-                var (_, scores) = model.ClassificationStep(ids, mask, b.ClassLabels!, normalizer: 1, backward: false);
-                using (scores)
+                var (ids, mask) = b.ToTensors(Pretrained.Model.Device);                    // (B, T), (B, T) or null
+                using (var scores = Pretrained.Model.ClassificationScores(ids, mask))      // (B, L)
                 using (var p = scores.To(DType.Float32).Softmax(-1))
                 using (var cpu = p.To(Device.Cpu))
                     probs = cpu.ToArray<float>();

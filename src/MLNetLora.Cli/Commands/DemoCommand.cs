@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using MLNetLora.Models.Lora;
 using MLNetLora.Training.Data;
+using MLNetLora.Training.Defaults;
 using MLNetLora.Training.Engine;
 using MLNetLora.Training.Schedules;
 
@@ -33,7 +34,7 @@ public sealed class DemoCommand : ICliCommand
     public const double BuiltInModelRate = 3e-3;
 
     private static readonly string RateReason =
-        $"The built-in model uses {TrainingFormat.Rate(BuiltInModelRate)}, {BuiltInModelRate / 2e-4:0}x the LoRA default of 2e-4, because its base " +
+        $"The built-in model uses {RateText.Format(BuiltInModelRate)}, {BuiltInModelRate / 2e-4:0}x the LoRA default of 2e-4, because its base " +
         "weights are random: the adapters are not nudging a pretrained model but learning the statistics of English from scratch " +
         $"in {DefaultSteps} steps, and the matrices of a model with under a million weights tolerate far larger steps than those of a 7B one. " +
         "On a pretrained model keep 2e-4 (mlnetlora train picks it and explains the choice) or measure with mlnetlora lr-find.";
@@ -51,7 +52,7 @@ public sealed class DemoCommand : ICliCommand
             new OptionSpec("model", "DIR", "Train this Hugging Face model instead of the built-in tiny Llama (its tokenizer reads the text)"),
             new OptionSpec("output", "DIR", $"Folder for the base model, adapter, metrics and chart (default: {DefaultOutputName} in the temp folder)"),
             new OptionSpec("steps", "N", $"Optimizer steps (default {DefaultSteps})"),
-            new OptionSpec("lr", "RATE", $"Peak learning rate (default {TrainingFormat.Rate(BuiltInModelRate)} for the built-in model, else LoRA's 2e-4)"),
+            new OptionSpec("lr", "RATE", $"Peak learning rate (default {RateText.Format(BuiltInModelRate)} for the built-in model, else LoRA's 2e-4)"),
             ModelArguments.Device,
         ]);
 
@@ -81,14 +82,14 @@ public sealed class DemoCommand : ICliCommand
         var options = new TrainerOptions
         {
             LearningRate = lr, Scheduler = ScheduleKind.Cosine, WarmupRatio = 0.05, MaxSteps = steps, BatchSize = BatchSize,
-            MaxLength = BlockSize, EvalEvery = Math.Max(1, steps / 4), OutputDirectory = output, Seed = TrainingArguments.DefaultSeed,
+            MaxLength = BlockSize, EvalEvery = Math.Max(1, steps / 4), OutputDirectory = output, Seed = TrainingDefaults.Seed,
             MetricsFile = Path.Combine(output, "metrics.jsonl"), BaseModelNameOrPath = modelDir, Log = console.Log,
             Lora = session.Lora,
         };
         using var trainer = session.CreateTrainer(options);
         w.WriteLine($"adapters    {session.DescribeAdapters()}");
         w.WriteLine($"plan        {TrainingReport.Plan(options, train.Count)}");
-        w.WriteLine(lr is double rate && userModel is null ? $"rate        {RateReason}" : $"rate        {(lr is double r ? TrainingFormat.Rate(r) + " (--lr)" : "LoRA default, adjusted for the batch (see the log)")}");
+        w.WriteLine(lr is double rate && userModel is null ? $"rate        {RateReason}" : $"rate        {(lr is double r ? RateText.Format(r) + " (--lr)" : "LoRA default, adjusted for the batch (see the log)")}");
         w.WriteLine();
 
         var before = trainer.Evaluate(validation);
@@ -148,10 +149,10 @@ public sealed class DemoCommand : ICliCommand
     {
         var s = trainer.Schedule.Options;
         long total = s.TotalSteps, warmup = s.WarmupSteps ?? 0;
-        w.WriteLine($"schedule    {ScheduleKindNames.ToName(s.Kind)}: peak {TrainingFormat.Rate(s.PeakRate)}, linear warmup over {warmup} steps, " +
+        w.WriteLine($"schedule    {ScheduleKindNames.ToName(s.Kind)}: peak {RateText.Format(s.LearningRate)}, linear warmup over {warmup} steps, " +
                     $"then a half cosine to 0 at step {total}");
         var points = new[] { 0, warmup, total / 4, total / 2, 3 * total / 4, total - 1 }.Where(p => p >= 0 && p < Math.Max(1, stepsRun)).Distinct().Order();
-        w.WriteLine("rate at     " + string.Join(", ", points.Select(p => $"step {p + 1}: {TrainingFormat.Rate(trainer.RateAt(p))}")));
+        w.WriteLine("rate at     " + string.Join(", ", points.Select(p => $"step {p + 1}: {RateText.Format(trainer.RateAt(p))}")));
     }
 
     // A rerun starts from scratch: checkpoints of an earlier run would otherwise be mixed into this one's files.

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using MLNetLora.Training.Defaults;
 using MLNetLora.Training.Engine;
+using MLNetLora.Training.Schedules;
 using MLNetLora.Training.LrFinder;
 using MLNetLora.Training.Reporting;
 
@@ -47,22 +48,15 @@ public sealed class LrFindCommand : ICliCommand
         if (chart is not null && Path.GetExtension(chart).ToLowerInvariant() is not (".png" or ".svg"))
             throw new UsageException($"--chart '{chart}' must end in .png or .svg.");
         string? csv = args.Option("csv") is string v ? (v == "-" ? "-" : Path.GetFullPath(v)) : null;
-        ulong seed = common.Seed ?? TrainingArguments.DefaultSeed;
-
-        using var session = TrainingSession.Open(common.ModelDir, common.Device, common.DType, common.Lora, common.InitAdapter);
+        var o = common.Trainer;
+        using var session = TrainingSession.Open(common.ModelDir, o.Device, o.Precision, o.Lora, common.InitAdapter);
         bool classify = common.Task == TrainingTask.Classification;
-        var data = TrainingData.Load(common, session.Tokenizer, null, null, seed, classify ? session.ConfigClassNames() : null);
-        if (classify) session.EnsureClassificationHead(data.ClassNames.Count, seed);
-        var options = new TrainerOptions
-        {
-            Task = common.Task, BatchSize = common.BatchSize, Lora = common.Lora, LoraPlusRatio = common.LoraPlusRatio, Seed = seed,
-            Shuffle = common.Shuffle, MaxLength = common.MaxLength, GradientCheckpointing = common.GradientCheckpointing,
-            // The sweep sets every step's rate itself; a peak rate here only keeps the trainer from choosing (and logging) one.
-            LearningRate = TrainingDefaults.LearningRate(FineTuneMethod.Lora),
-        };
-        using var trainer = session.CreateTrainer(options);
-        context.Error.WriteLine($"sweeping {finder.Steps} rates from {TrainingFormat.Rate(finder.MinRate)} to {TrainingFormat.Rate(finder.MaxRate)} " +
-                                $"on {data.Train.Count} examples of {data.Description}, batch {common.BatchSize}; {session.DescribeAdapters()}");
+        var data = TrainingData.Load(common, session.Tokenizer, null, null, o.Seed, classify ? session.ConfigClassNames() : null);
+        // The sweep sets every step's rate itself; a peak rate here only keeps the trainer from choosing (and logging) one.
+        var options = o with { LearningRate = TrainingDefaults.LearningRate(o.Method) };
+        using var trainer = session.CreateTrainer(options, classify ? data.ClassNames.Count : 0);
+        context.Error.WriteLine($"sweeping {finder.Steps} rates from {RateText.Format(finder.MinRate)} to {RateText.Format(finder.MaxRate)} " +
+                                $"on {data.Train.Count} examples of {data.Description}, batch {o.BatchSize}; {session.DescribeAdapters()}");
 
         var progress = new PointProgress(context.Error);
         LrFinderResult result;
@@ -102,12 +96,12 @@ public sealed class LrFindCommand : ICliCommand
     private static void WriteResult(TextWriter w, LrFinderResult r, LrFinderOptions o)
     {
         w.WriteLine(r.SuggestedRate is double s
-            ? $"suggested learning rate: {TrainingFormat.Rate(s)}" + (r.Capped ? " (capped)" : "")
+            ? $"suggested learning rate: {RateText.Format(s)}" + (r.Capped ? " (capped)" : "")
             : "no suggested learning rate");
         w.WriteLine($"reason: {r.Reason}");
-        w.WriteLine($"sweep: {r.Curve.Count} of {o.Steps} steps from {TrainingFormat.Rate(o.MinRate)} to {TrainingFormat.Rate(o.MaxRate)}, ended: {r.StopReason}");
+        w.WriteLine($"sweep: {r.Curve.Count} of {o.Steps} steps from {RateText.Format(o.MinRate)} to {RateText.Format(o.MaxRate)}, ended: {r.StopReason}");
         w.WriteLine($"This is advice, not a measurement of the best rate: the steepest-descent rate is divided by {o.SafetyFactor:0.##} and capped at " +
-                    $"{TrainingFormat.Rate(o.MaxSuggestedRate)} for LoRA, because range tests point too high for fine-tuning. Pass it to train with --lr.");
+                    $"{RateText.Format(o.MaxSuggestedRate)} for LoRA, because range tests point too high for fine-tuning. Pass it to train with --lr.");
     }
 
     private static LrFinderOptions FinderOptions(ParsedArguments args)
@@ -116,7 +110,7 @@ public sealed class LrFindCommand : ICliCommand
         double min = OptionValues.Double(args, "min-lr", 0, 10, minExclusive: true) ?? d.MinRate;
         double max = OptionValues.Double(args, "max-lr", 0, 10, minExclusive: true) ?? d.MaxRate;
         if (!(max > min))
-            throw new UsageException($"--max-lr ({TrainingFormat.Rate(max)}) must be above --min-lr ({TrainingFormat.Rate(min)}); the sweep rises from one to the other.");
+            throw new UsageException($"--max-lr ({RateText.Format(max)}) must be above --min-lr ({RateText.Format(min)}); the sweep rises from one to the other.");
         return d with { MinRate = min, MaxRate = max, Steps = OptionValues.Int(args, "steps", 5, 100_000) ?? d.Steps };
     }
 
@@ -129,7 +123,7 @@ public sealed class LrFindCommand : ICliCommand
         {
             if (++count % ProgressEvery != 1) return;
             error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"step {count}: lr {TrainingFormat.Rate(value.Rate)}  loss {TrainingFormat.Loss(value.Loss)}  smoothed {TrainingFormat.Loss(value.SmoothedLoss)}"));
+                $"step {count}: lr {RateText.Format(value.Rate)}  loss {TrainingFormat.Loss(value.Loss)}  smoothed {TrainingFormat.Loss(value.SmoothedLoss)}"));
         }
     }
 }

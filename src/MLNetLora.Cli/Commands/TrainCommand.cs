@@ -45,27 +45,25 @@ public sealed class TrainCommand : ICliCommand
         var console = new TrainingConsole(context, settings.LogEvery);
         bool classify = common.Task == TrainingTask.Classification;
 
-        using var session = TrainingSession.Open(common.ModelDir, common.Device, common.DType, settings.ResumeLora ?? common.Lora, common.InitAdapter);
+        var o = settings.Trainer;
+        using var session = TrainingSession.Open(common.ModelDir, o.Device, o.Precision, settings.ResumeLora ?? o.Lora, common.InitAdapter);
         var known = classify ? ResumedClassNames(settings) ?? session.ConfigClassNames() : null;
-        var data = TrainingData.Load(common, session.Tokenizer, settings.EvalData, settings.EvalSplit, settings.Seed, known);
+        var data = TrainingData.Load(common, session.Tokenizer, settings.EvalData, o.EvalSplit, o.Seed, known);
         if (settings.ResumeState is { } state && state.TrainExamples != data.Train.Count)
             throw new UsageException($"The checkpoint was trained on {state.TrainExamples} examples but this command gives {data.Train.Count}; " +
                 "resume with the same --data, --max-length, --max-rows, --eval-split and --seed.");
 
-        long total = TrainingReport.TotalSteps(settings.Trainer, data.Train.Count);
-        var options = TrainSettings.WithCheckedSchedule(settings.Trainer with { Log = console.Log }, total);
+        TrainSettings.CheckSchedule(o, o.PlannedSteps(data.Train.Count));
+        var options = o with { Log = console.Log };
         Directory.CreateDirectory(settings.Output);
         string? labelsPath = null;
         if (classify)
         {
-            session.EnsureClassificationHead(data.ClassNames.Count, options.Seed);
             labelsPath = Path.Combine(settings.Output, TrainingData.LabelsFileName);
             TrainingData.WriteLabels(labelsPath, data.ClassNames);
         }
-        using var trainer = session.CreateTrainer(options);
+        using var trainer = session.CreateTrainer(options, classify ? data.ClassNames.Count : 0);
         WritePlan(context.Out, session, data, options, settings, labelsPath);
-        if (!TrainSettings.DetectsSpikes(common.Task))
-            console.Log("watchdog: loss-spike detection is off for classification (a misclassified batch looks like a spike once most losses are near 0); NaN and infinity checks stay on");
 
         bool fresh = settings.ResumeState is null;
         if (fresh && options.MetricsFile is string m && File.Exists(m))
@@ -104,9 +102,9 @@ public sealed class TrainCommand : ICliCommand
                 $"To continue, run the same command with --resume {settings.Output} added.");
             return CancelledExitCode;
         }
-        if (result.StopReason.StartsWith("stopped by the loss watchdog", StringComparison.Ordinal))
+        if (result.StopReason == TrainingStopReason.WatchdogStop)
         {
-            context.Error.WriteLine($"error: {result.StopReason}");
+            context.Error.WriteLine($"error: {result.StopMessage}");
             return CliApp.FailureExitCode;
         }
         return CliApp.SuccessExitCode;

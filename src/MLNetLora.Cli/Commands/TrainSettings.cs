@@ -1,4 +1,5 @@
 using MLNetLora.Models.Lora;
+using MLNetLora.Training.Defaults;
 using MLNetLora.Training.Engine;
 using MLNetLora.Training.Schedules;
 using MLNetLora.Training.Watchdog;
@@ -21,9 +22,12 @@ public sealed record TrainSettings
         new("output", "DIR", "Folder for the adapter, checkpoints, metrics and chart (created if needed)", Required: true),
         new("lr", "RATE", "Peak learning rate (default: LoRA's 2e-4, adjusted for the batch size and explained in the log)"),
         new("scheduler", "NAME", "Rate schedule: " + string.Join(", ", ScheduleKindNames.All) + " (default cosine)"),
+        new("num-cycles", "X", "cosine kinds: half-waves (default 0.5); cosine_with_restarts: restarts (default 1)"),
+        new("min-lr-ratio", "F", $"cosine_with_min_lr and warmup_stable_decay: the floor as a fraction of the peak (default {TrainingDefaults.MinRateRatio} and 0)"),
+        new("decay-steps", "N", $"warmup_stable_decay: steps of the final decay (default {TrainingDefaults.WsdDecayFraction:P0} of the run)"),
         new("warmup-steps", "N", "Warm the rate up over N optimizer steps"),
-        new("warmup-ratio", "F", "Warm up over this fraction of the steps (default 0.05)"),
-        new("epochs", "N", "Passes over the training data (default 1)"),
+        new("warmup-ratio", "F", $"Warm up over this fraction of the steps (default {TrainingDefaults.WarmupRatio})"),
+        new("epochs", "N", $"Passes over the training data (default {TrainingDefaults.Epochs})"),
         new("max-steps", "N", "Stop after N optimizer steps (overrides --epochs)"),
         new("grad-accum", "N", "Micro-batches per optimizer step (default 1)"),
         new("max-grad-norm", "X", "Clip the gradient norm at X; 0 disables (default 1)"),
@@ -36,6 +40,8 @@ public sealed record TrainSettings
         new("eval-every", "N", "Evaluate every N steps (default: at each epoch end and the last step)"),
         new("early-stopping", "N", "Stop after N evaluations without improvement"),
         new("checkpoint-every", "N", "Write a resumable checkpoint every N steps (default: at the end and on Ctrl+C)"),
+        new("keep-checkpoints", "K", "Keep only the newest K checkpoint folders (default: all)"),
+        new("packing", null, "causal-lm: join the examples into full blocks of --max-length (no padding; prompt masking is dropped)"),
         new("watchdog", "POLICY", "On a NaN or a loss spike: skip (default), rollback (and lower the rate) or stop"),
         new("chart", "FILE", "Loss and rate chart, .png or .svg (default OUTPUT/curves.png)"),
         new("csv", "FILE", "Also write the metrics as CSV"),
@@ -54,14 +60,11 @@ public sealed record TrainSettings
     /// <summary>The checkpoint's adapter settings, when resuming.</summary>
     public LoraSettings? ResumeLora { get; init; }
 
-    /// <summary>The trainer options (without data-dependent parts such as the LoRA settings of a loaded adapter).</summary>
+    /// <summary>The run's configuration (the LoRA settings of a loaded adapter or checkpoint are put in by the session).</summary>
     public required TrainerOptions Trainer { get; init; }
 
     /// <summary>The evaluation file, if any.</summary>
     public string? EvalData { get; init; }
-
-    /// <summary>The evaluation split, if any.</summary>
-    public double? EvalSplit { get; init; }
 
     /// <summary>The chart file.</summary>
     public required string Chart { get; init; }
@@ -95,107 +98,82 @@ public sealed record TrainSettings
                 throw new UsageException($"--{needsEval} needs evaluation data: add --eval-data FILE or --eval-split 0.1.");
 
         var (resumeDir, state, resumeLora) = Resume(args, common, output);
-        ulong? seed = common.Seed;
-        if (state is not null && seed is ulong s && s != state.Seed)
+        if (state is not null && common.SeedGiven && common.Trainer.Seed != state.Seed)
             throw new UsageException($"The checkpoint was trained with --seed {state.Seed}, which fixes its data order; resume with --seed {state.Seed} or without --seed.");
 
         string chart = Path.GetFullPath(args.Option("chart") ?? Path.Combine(output, "curves.png"));
         if (Path.GetExtension(chart).ToLowerInvariant() is not (".png" or ".svg"))
             throw new UsageException($"--chart '{chart}' must end in .png or .svg.");
         double? lr = OptionValues.Double(args, "lr", 0, 1, minExclusive: true, hint: "LoRA usually uses 1e-4 to 3e-4");
-        if (args.Has("override-lr") && (state is null || lr is null))
-            throw new UsageException("--override-lr replaces a resumed run's peak rate, so it needs both --resume DIR and --lr RATE.");
-        var kind = Scheduler(args.Option("scheduler"));
-        var trainer = new TrainerOptions
+        var d = common.Trainer;
+        var trainer = d with
         {
-            Task = common.Task, LearningRate = lr, Scheduler = kind,
+            LearningRate = lr, Scheduler = Scheduler(args.Option("scheduler")) ?? d.Scheduler,
             WarmupSteps = OptionValues.Long(args, "warmup-steps", 0),
-            WarmupRatio = OptionValues.Double(args, "warmup-ratio", 0, 1) ?? new TrainerOptions().WarmupRatio,
-            Epochs = OptionValues.Int(args, "epochs", 1, 100_000) ?? 1,
+            WarmupRatio = OptionValues.Double(args, "warmup-ratio", 0, 1) ?? d.WarmupRatio,
+            ScheduleParameters = d.ScheduleParameters with
+            {
+                NumCycles = OptionValues.Double(args, "num-cycles", 0, minExclusive: true),
+                MinRateRatio = OptionValues.Double(args, "min-lr-ratio", 0, 1),
+                DecaySteps = OptionValues.Long(args, "decay-steps", 0),
+            },
+            Epochs = OptionValues.Int(args, "epochs", 1, 100_000) ?? d.Epochs,
             MaxSteps = OptionValues.Long(args, "max-steps", 1),
-            BatchSize = common.BatchSize,
-            GradientAccumulation = OptionValues.Int(args, "grad-accum", 1, 1 << 16) ?? 1,
-            MaxGradNorm = OptionValues.Double(args, "max-grad-norm", 0) ?? new TrainerOptions().MaxGradNorm,
-            WeightDecay = OptionValues.Double(args, "weight-decay", 0, 1) ?? new TrainerOptions().WeightDecay,
-            LoraPlusRatio = common.LoraPlusRatio,
-            Lora = common.Lora,
-            Seed = seed ?? state?.Seed ?? TrainingArguments.DefaultSeed,
-            Shuffle = common.Shuffle,
-            MaxLength = common.MaxLength,
-            EvalEvery = OptionValues.Int(args, "eval-every", 1) ?? 0,
-            EarlyStoppingPatience = OptionValues.Int(args, "early-stopping", 1) ?? 0,
-            CheckpointEvery = OptionValues.Int(args, "checkpoint-every", 1) ?? 0,
+            GradientAccumulation = OptionValues.Int(args, "grad-accum", 1, 1 << 16) ?? d.GradientAccumulation,
+            MaxGradNorm = OptionValues.Double(args, "max-grad-norm", 0) ?? d.MaxGradNorm,
+            WeightDecay = OptionValues.Double(args, "weight-decay", 0, 1) ?? d.WeightDecay,
+            Seed = common.SeedGiven ? d.Seed : state?.Seed ?? d.Seed,
+            Packing = args.Has("packing"),
+            EvalSplit = evalSplit,
+            EvalEvery = OptionValues.Int(args, "eval-every", 1) ?? d.EvalEvery,
+            EarlyStoppingPatience = OptionValues.Int(args, "early-stopping", 1) ?? d.EarlyStoppingPatience,
+            CheckpointEvery = OptionValues.Int(args, "checkpoint-every", 1) ?? d.CheckpointEvery,
+            KeepCheckpoints = OptionValues.Int(args, "keep-checkpoints", 1),
             OutputDirectory = output,
             MetricsFile = Path.GetFullPath(args.Option("metrics") ?? Path.Combine(output, "metrics.jsonl")),
-            GradientCheckpointing = common.GradientCheckpointing,
-            Watchdog = Watchdog(OptionValues.Choice(args, "watchdog", Policies) ?? WatchdogPolicy.SkipUpdate, lr, common.Task),
+            Watchdog = d.Watchdog with { Policy = OptionValues.Choice(args, "watchdog", Policies) ?? d.Watchdog.Policy },
             ResumeFrom = resumeDir,
             OverrideRateOnResume = args.Has("override-lr"),
             BaseModelNameOrPath = common.ModelDir,
-            ScheduleParameters = ExtraScheduleParameters(kind),
         };
+        try
+        {
+            trainer.Validate();
+        }
+        catch (TrainerOptionException bad)
+        {
+            throw CliOptionNames.ToUsage(bad);
+        }
         return new TrainSettings
         {
             Output = output, ResumeCheckpoint = resumeDir, ResumeState = state, ResumeLora = resumeLora, Trainer = trainer,
-            EvalData = evalData, EvalSplit = evalSplit, Chart = chart,
+            EvalData = evalData, Chart = chart,
             Csv = args.Option("csv") is string csv ? Path.GetFullPath(csv) : null,
             LogEvery = OptionValues.Int(args, "log-every", 1),
         };
     }
 
     /// <summary>
-    /// Checks the schedule the trainer will build for <paramref name="totalSteps"/> (the trainer would
-    /// only find a bad combination once training starts) and returns the options with the schedule
-    /// parameters that depend on the run's length filled in.
+    /// Checks the schedule the trainer will build for <paramref name="totalSteps"/> before the run starts,
+    /// in the CLI's words (<see cref="TrainerOptions.ResolveSchedule"/> is the check).
     /// </summary>
-    /// <exception cref="UsageException">The schedule options do not fit together.</exception>
-    public static TrainerOptions WithCheckedSchedule(TrainerOptions o, long totalSteps)
+    /// <exception cref="UsageException">The schedule options do not fit together or the run.</exception>
+    public static ScheduleOptions CheckSchedule(TrainerOptions o, long totalSteps)
     {
         ArgumentNullException.ThrowIfNull(o);
-        long total = Math.Max(1, totalSteps);
-        var parameters = o.ScheduleParameters;
-        if (o.Scheduler == ScheduleKind.WarmupStableDecay && parameters.DecaySteps is null)
-            parameters = parameters with { DecaySteps = (long)Math.Ceiling(total * WsdDecayFraction) };
-        var requested = parameters with
-        {
-            Kind = o.Scheduler, PeakRate = o.LearningRate ?? 2e-4, TotalSteps = total,
-            WarmupSteps = o.WarmupSteps, WarmupRatio = o.WarmupSteps is null ? o.WarmupRatio : null, WarmupShape = o.WarmupShape,
-        };
         try
         {
-            LearningRateSchedules.Resolve(requested);
+            return o.ResolveSchedule(totalSteps);
         }
-        catch (ArgumentException e)
+        catch (TrainerOptionException e)
         {
-            throw new UsageException($"--scheduler {ScheduleKindNames.ToName(o.Scheduler)}: {e.Message} Adjust --warmup-steps/--warmup-ratio, --epochs or --max-steps.", e);
+            throw CliOptionNames.ToUsage(e);
         }
-        return o with { ScheduleParameters = parameters };
     }
 
-    // Decay over the last tenth and floor cosine_with_min_lr at a tenth of the peak: the values the WSD
-    // and min-rate papers and transformers' examples use, since the command line has no knob for them.
-    private const double WsdDecayFraction = 0.1;
-    private const double MinRateRatio = 0.1;
-
-    private static ScheduleOptions ExtraScheduleParameters(ScheduleKind kind) => kind switch
+    private static ScheduleKind? Scheduler(string? name)
     {
-        ScheduleKind.CosineWithMinRate => new ScheduleOptions { MinRateRatio = MinRateRatio },
-        _ => new ScheduleOptions(),
-    };
-
-    /// <summary>Whether loss-spike detection is on for <paramref name="task"/> (NaN and infinity checks always are).</summary>
-    public static bool DetectsSpikes(TrainingTask task) => task != TrainingTask.Classification;
-
-    // A classifier's per-batch loss falls towards zero while a batch with one misclassified row still
-    // costs about 1; the spike test's window then holds only tiny losses, so every such batch scores a
-    // z in the hundreds and is skipped: the updates that matter most are dropped (seen on SpamAssassin,
-    // 150 skips in the third epoch). Classification keeps only the NaN/Inf checks.
-    private static WatchdogOptions Watchdog(WatchdogPolicy policy, double? lr, TrainingTask task) =>
-        new() { Policy = policy, PeakRate = lr, ZThreshold = DetectsSpikes(task) ? new WatchdogOptions().ZThreshold : double.PositiveInfinity };
-
-    private static ScheduleKind Scheduler(string? name)
-    {
-        if (name is null) return new TrainerOptions().Scheduler;
+        if (name is null) return null;
         if (ScheduleKindNames.TryParse(name, out var kind)) return kind;
         throw new UsageException($"--scheduler {name} is not a schedule; use one of {string.Join(", ", ScheduleKindNames.All)}.");
     }

@@ -1,31 +1,30 @@
 using MLNetLora.LibTorch;
 using MLNetLora.Models.Lora;
+using MLNetLora.Training.Defaults;
 using MLNetLora.Training.Engine;
 
 namespace MLNetLora.Cli.Commands;
 
-/// <summary>The options <c>train</c> and <c>lr-find</c> share, as checked values (no model or data loaded yet).</summary>
+/// <summary>
+/// The options <c>train</c> and <c>lr-find</c> share, as checked values (no model or data loaded yet):
+/// where the model and data are, and the part of the run's <see cref="TrainerOptions"/> they set.
+/// </summary>
 /// <param name="ModelDir">The base model folder.</param>
 /// <param name="DataPath">The training data file.</param>
-/// <param name="Task">Causal LM or classification.</param>
-/// <param name="MaxLength">Longest sequence in tokens.</param>
 /// <param name="TextFields">Fields holding the text, or null for the loader's default.</param>
 /// <param name="LabelField">Field holding the class label.</param>
 /// <param name="MaxRows">At most this many rows (or text blocks).</param>
-/// <param name="Lora">Rank, alpha, dropout, targets and rsLoRA.</param>
-/// <param name="LoraGiven">Whether any of those was given on the command line.</param>
-/// <param name="LoraPlusRatio">LoRA+ ratio of B's rate to A's.</param>
 /// <param name="InitAdapter">Adapter folder to start from, if any.</param>
-/// <param name="BatchSize">Sequences per micro-batch.</param>
-/// <param name="Seed">The seed, when given.</param>
-/// <param name="Shuffle">Whether to shuffle each epoch.</param>
-/// <param name="Device">Where to compute.</param>
-/// <param name="DType">Compute dtype, or null for the device's default.</param>
-/// <param name="GradientCheckpointing">Recompute activations in backward.</param>
+/// <param name="LoraGiven">Whether any LoRA shape option was given on the command line.</param>
+/// <param name="SeedGiven">Whether --seed was given.</param>
+/// <param name="Trainer">Task, max length, LoRA shape, LoRA+ ratio, batch, seed, shuffle, device, precision, checkpointing.</param>
 public sealed record CommonTrainingSettings(
-    string ModelDir, string DataPath, TrainingTask Task, int MaxLength, IReadOnlyList<string>? TextFields, string LabelField,
-    int? MaxRows, LoraSettings Lora, bool LoraGiven, double LoraPlusRatio, string? InitAdapter, int BatchSize, ulong? Seed,
-    bool Shuffle, Device Device, DType? DType, bool GradientCheckpointing);
+    string ModelDir, string DataPath, IReadOnlyList<string>? TextFields, string LabelField, int? MaxRows, string? InitAdapter,
+    bool LoraGiven, bool SeedGiven, TrainerOptions Trainer)
+{
+    /// <summary>Causal LM or classification.</summary>
+    public TrainingTask Task => Trainer.Task;
+}
 
 /// <summary>Option specs and checks for the data, LoRA and runtime options of <c>train</c> and <c>lr-find</c>.</summary>
 public static class TrainingArguments
@@ -49,7 +48,7 @@ public static class TrainingArguments
     [
         new("data", "FILE", "Training data: .txt, .csv, .tsv or .jsonl, optionally .gz", Required: true),
         new("task", "TASK", "causal-lm (default) or classification"),
-        new("max-length", "N", "Longest sequence in tokens; longer rows are cut, plain text is split into blocks of N (default 512)"),
+        new("max-length", "N", $"Longest sequence in tokens; longer rows are cut, plain text is split into blocks of N (default {TrainingDefaults.MaxLength})"),
         new("text-fields", "A,B", "Field(s) holding the text, joined with a newline (default: text)"),
         new("label-field", "NAME", "Field holding the class label (default: label)"),
         new("max-rows", "N", "Use at most N rows (or text blocks) of each data file"),
@@ -58,9 +57,9 @@ public static class TrainingArguments
     /// <summary>The LoRA options.</summary>
     public static IReadOnlyList<OptionSpec> Lora { get; } =
     [
-        new("lora-r", "N", "LoRA rank (default 8)"),
-        new("lora-alpha", "X", "LoRA alpha; updates are scaled by alpha/r (default 16)"),
-        new("lora-dropout", "P", "Dropout on the LoRA input, in [0, 1) (default 0)"),
+        new("lora-r", "N", $"LoRA rank (default {TrainingDefaults.LoraRank})"),
+        new("lora-alpha", "X", $"LoRA alpha; updates are scaled by alpha/r (default {TrainingDefaults.LoraAlpha})"),
+        new("lora-dropout", "P", $"Dropout on the LoRA input, in [0, 1) (default {TrainingDefaults.LoraDropout})"),
         new("target-modules", "LIST", "Comma list of module names (q_proj,v_proj,...) or all-linear (default)"),
         new("use-rslora", null, "Scale by alpha/sqrt(r) (rank-stabilised LoRA)"),
         new("lora-plus-ratio", "X", "LoRA+: B learns X times faster than A (default 1 = plain LoRA)"),
@@ -70,16 +69,13 @@ public static class TrainingArguments
     /// <summary>The batch and runtime options.</summary>
     public static IReadOnlyList<OptionSpec> Runtime { get; } =
     [
-        new("batch-size", "N", "Sequences per micro-batch (default 4)"),
-        new("seed", "N", "Seed for adapter init, data order, dropout and the eval split (default 42)"),
+        new("batch-size", "N", $"Sequences per micro-batch (default {TrainingDefaults.BatchSize})"),
+        new("seed", "N", $"Seed for adapter init, data order, dropout and the eval split (default {TrainingDefaults.Seed})"),
         new("no-shuffle", null, "Keep the data in file order"),
         ModelArguments.Device,
         new("precision", "P", "fp32 or bf16 (default: fp32 on CPU, bf16 on CUDA)"),
         new("gradient-checkpointing", null, "Recompute activations in backward to save memory"),
     ];
-
-    /// <summary>The default seed.</summary>
-    public const ulong DefaultSeed = 42;
 
     /// <summary>Checks the shared options; touches only the file system (existence checks).</summary>
     /// <exception cref="UsageException">A path is missing or a value is invalid.</exception>
@@ -91,7 +87,7 @@ public static class TrainingArguments
             throw new UsageException($"'{modelDir}' has no tokenizer.json or tokenizer.model, which training needs to read the data; copy the tokenizer files from the model's Hugging Face repository.");
         string data = RequireDataFile(args.Required("data"), "data");
         var task = OptionValues.Choice(args, "task", Tasks) ?? TrainingTask.CausalLm;
-        int maxLength = OptionValues.Int(args, "max-length", 2, 1 << 20) ?? 512;
+        int maxLength = OptionValues.Int(args, "max-length", 2, 1 << 20) ?? TrainingDefaults.MaxLength;
         var textFields = OptionValues.List(args, "text-fields");
         string? labelField = args.Option("label-field");
         if (labelField is not null && task != TrainingTask.Classification)
@@ -99,13 +95,13 @@ public static class TrainingArguments
         if (labelField is { Length: 0 }) throw new UsageException("--label-field needs a field name, for example label.");
         int? maxRows = OptionValues.Int(args, "max-rows", 1);
 
-        var defaults = new TrainerOptions().Lora;
+        var d = new TrainerOptions();
         var lora = new LoraSettings
         {
-            Rank = OptionValues.Int(args, "lora-r", 1, 4096) ?? defaults.Rank,
-            Alpha = OptionValues.Double(args, "lora-alpha", 0, minExclusive: true, hint: "2×rank is common") ?? defaults.Alpha,
-            Dropout = OptionValues.Double(args, "lora-dropout", 0, 1, maxExclusive: true) ?? defaults.Dropout,
-            TargetModules = TargetModules(args) ?? defaults.TargetModules,
+            Rank = OptionValues.Int(args, "lora-r", 1, 4096) ?? d.Lora.Rank,
+            Alpha = OptionValues.Double(args, "lora-alpha", 0, minExclusive: true, hint: "2×rank is common") ?? d.Lora.Alpha,
+            Dropout = OptionValues.Double(args, "lora-dropout", 0, 1, maxExclusive: true) ?? d.Lora.Dropout,
+            TargetModules = TargetModules(args) ?? d.Lora.TargetModules,
             UseRsLora = args.Has("use-rslora"),
         };
         bool loraGiven = LoraShapeOptions.Any(args.Has);
@@ -113,12 +109,17 @@ public static class TrainingArguments
         if (init is not null && loraGiven)
             throw new UsageException($"--init-adapter brings its own rank, alpha, dropout and target modules (from its adapter_config.json); drop --{LoraShapeOptions.First(args.Has)}.");
 
-        var device = ModelArguments.ParseDevice(args.Option("device"));
-        DType? dtype = OptionValues.Choice(args, "precision", Precisions);
-        return new CommonTrainingSettings(modelDir, data, task, maxLength, textFields, labelField ?? "label", maxRows, lora, loraGiven,
-            OptionValues.Double(args, "lora-plus-ratio", 0, minExclusive: true, hint: "16 is the LoRA+ paper's suggestion") ?? 1.0,
-            init, OptionValues.Int(args, "batch-size", 1, 1 << 16) ?? 4, OptionValues.ULong(args, "seed"), !args.Has("no-shuffle"),
-            device, dtype, args.Has("gradient-checkpointing"));
+        ulong? seed = OptionValues.ULong(args, "seed");
+        var trainer = d with
+        {
+            Task = task, MaxLength = maxLength, Lora = lora,
+            LoraPlusRatio = OptionValues.Double(args, "lora-plus-ratio", 0, minExclusive: true, hint: "16 is the LoRA+ paper's suggestion") ?? d.LoraPlusRatio,
+            BatchSize = OptionValues.Int(args, "batch-size", 1, 1 << 16) ?? d.BatchSize,
+            Seed = seed ?? d.Seed, Shuffle = !args.Has("no-shuffle"),
+            Device = ModelArguments.ParseDevice(args.Option("device")), Precision = OptionValues.Choice(args, "precision", Precisions),
+            GradientCheckpointing = args.Has("gradient-checkpointing"),
+        };
+        return new CommonTrainingSettings(modelDir, data, textFields, labelField ?? "label", maxRows, init, loraGiven, seed is not null, trainer);
     }
 
     /// <summary>The full path of a data file, checked to exist.</summary>

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using MLNetLora.Training.Engine;
+using MLNetLora.Training.Schedules;
 using Spectre.Console;
 using Spectre.Console.Rendering;
 
@@ -120,7 +121,7 @@ public sealed class TrainingConsole
             grid.AddRow("[grey]epoch[/]", TrainingFormat.Number(p.Epoch, 2));
             grid.AddRow("[grey]loss[/]", TrainingFormat.Loss(p.Loss) + (p.Skipped ? " [yellow](update skipped)[/]" : ""));
             grid.AddRow("[grey]smoothed loss[/]", TrainingFormat.Loss(p.SmoothedLoss));
-            grid.AddRow("[grey]learning rate[/]", TrainingFormat.Rate(p.LearningRate));
+            grid.AddRow("[grey]learning rate[/]", RateText.Format(p.LearningRate));
             grid.AddRow("[grey]grad norm[/]", TrainingFormat.Number(p.GradNorm));
             grid.AddRow("[grey]tokens/s[/]", p.TokensPerSecond.ToString("N0", System.Globalization.CultureInfo.InvariantCulture));
             grid.AddRow("[grey]elapsed / ETA[/]", $"{TrainingFormat.Duration(p.Elapsed)} / {TrainingFormat.Duration(p.Eta)}");

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using MLNetLora.LibTorch;
 using MLNetLora.Models.Tokenization;
 using MLNetLora.Training.Data;
 using MLNetLora.Training.Engine;
@@ -32,14 +31,14 @@ public sealed record TrainingData(List<TrainingExample> Train, List<TrainingExam
         bool classify = s.Task == TrainingTask.Classification;
         var options = new DatasetOptions
         {
-            Classification = classify, MaxLength = s.MaxLength, TextFields = s.TextFields, LabelField = s.LabelField,
+            Classification = classify, MaxLength = s.Trainer.MaxLength, TextFields = s.TextFields, LabelField = s.LabelField,
             MaxRows = s.MaxRows, ClassNames = knownClasses,
         };
         var train = DatasetLoader.Load(s.DataPath, tokenizer, options);
         var trainRows = Cap(train.Examples, s.MaxRows);
         string description = $"{Path.GetFileName(s.DataPath)} ({train.Format})";
         if (trainRows.Count == 0)
-            throw new UsageException($"'{s.DataPath}' gave no training examples; check that it is not empty and that --max-length ({s.MaxLength}) is at least 2.");
+            throw new UsageException($"'{s.DataPath}' gave no training examples; check that it is not empty and that --max-length ({s.Trainer.MaxLength}) is at least 2.");
         if (classify && train.ClassNames.Count < 2)
             throw new UsageException($"Classification needs at least two classes, but the '{s.LabelField}' field of '{s.DataPath}' holds only " +
                 $"[{string.Join(", ", train.ClassNames)}]. Check --label-field, or add rows of the other classes (and raise --max-rows if it cut them off).");
@@ -60,26 +59,18 @@ public sealed record TrainingData(List<TrainingExample> Train, List<TrainingExam
         return new TrainingData(trainRows, eval, train.ClassNames, description);
     }
 
-    /// <summary>
-    /// A deterministic split: a permutation drawn from <paramref name="seed"/> picks the held-out rows,
-    /// and both sides keep file order, so the same seed and fraction always give the same split.
-    /// </summary>
+    /// <summary><see cref="DataSplit.Split"/> with its error in the CLI's words.</summary>
     /// <exception cref="UsageException">One side would be empty.</exception>
     public static (List<TrainingExample> Train, List<TrainingExample> Eval) Split(IReadOnlyList<TrainingExample> rows, double fraction, ulong seed)
     {
-        ArgumentNullException.ThrowIfNull(rows);
-        int held = (int)Math.Round(rows.Count * fraction);
-        if (held < 1 || held >= rows.Count)
-            throw new UsageException($"--eval-split {fraction} of {rows.Count} examples leaves {(held < 1 ? "no evaluation" : "no training")} examples; " +
-                "use a fraction such as 0.1 on more data, or --eval-data FILE.");
-        // An offset keeps this stream apart from the data-order generator, which is seeded from the same seed.
-        var perm = new Generator(unchecked(seed + 0x9E3779B97F4A7C15UL)).Permutation(rows.Count);
-        var isEval = new bool[rows.Count];
-        foreach (int i in perm.Take(held)) isEval[i] = true;
-        var train = new List<TrainingExample>(rows.Count - held);
-        var eval = new List<TrainingExample>(held);
-        for (int i = 0; i < rows.Count; i++) (isEval[i] ? eval : train).Add(rows[i]);
-        return (train, eval);
+        try
+        {
+            return DataSplit.Split(rows, fraction, seed);
+        }
+        catch (TrainerOptionException e)
+        {
+            throw CliOptionNames.ToUsage(e);
+        }
     }
 
     /// <summary>Writes the class names as id2label and label2id (the keys of a Hugging Face config.json).</summary>

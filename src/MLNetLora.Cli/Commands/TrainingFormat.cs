@@ -1,15 +1,12 @@
 using System.Globalization;
 using MLNetLora.Training.Engine;
+using MLNetLora.Training.Schedules;
 
 namespace MLNetLora.Cli.Commands;
 
 /// <summary>Numbers as the training commands print them: rates like users type them, losses to 4 decimals, short durations.</summary>
 public static class TrainingFormat
 {
-    /// <summary>A rate with up to three significant digits in exponent form: <c>2e-4</c>, <c>1.25e-3</c>.</summary>
-    public static string Rate(double rate) =>
-        rate == 0 || !double.IsFinite(rate) ? rate.ToString(CultureInfo.InvariantCulture) : rate.ToString("0.##e0", CultureInfo.InvariantCulture);
-
     /// <summary>A loss to four decimals.</summary>
     public static string Loss(double loss) => loss.ToString("F4", CultureInfo.InvariantCulture);
 
@@ -35,6 +32,6 @@ public static class TrainingFormat
         double done = p.TotalSteps == 0 ? 1 : (double)p.Step / p.TotalSteps;
         string skipped = p.Skipped ? "  (update skipped by the watchdog)" : "";
         return string.Create(CultureInfo.InvariantCulture,
-            $"step {p.Step}/{p.TotalSteps} ({Percent(done)})  epoch {p.Epoch:0.00}  loss {Loss(p.Loss)}  smoothed {Loss(p.SmoothedLoss)}  lr {Rate(p.LearningRate)}  grad norm {Number(p.GradNorm)}  {p.TokensPerSecond:N0} tok/s  eta {Duration(p.Eta)}{skipped}");
+            $"step {p.Step}/{p.TotalSteps} ({Percent(done)})  epoch {p.Epoch:0.00}  loss {Loss(p.Loss)}  smoothed {Loss(p.SmoothedLoss)}  lr {RateText.Format(p.LearningRate)}  grad norm {Number(p.GradNorm)}  {p.TokensPerSecond:N0} tok/s  eta {Duration(p.Eta)}{skipped}");
     }
 }

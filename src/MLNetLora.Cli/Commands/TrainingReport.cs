@@ -6,19 +6,12 @@ namespace MLNetLora.Cli.Commands;
 /// <summary>The lines <c>train</c> and <c>demo</c> print around a run: the plan before, the summary and the files after.</summary>
 public static class TrainingReport
 {
-    /// <summary>Optimizer steps the trainer will run, computed as <see cref="LoraTrainer.Train"/> does.</summary>
-    public static long TotalSteps(TrainerOptions o, int trainCount)
-    {
-        ArgumentNullException.ThrowIfNull(o);
-        return o.PlannedSteps(trainCount);
-    }
-
     /// <summary>The "plan" line: steps per epoch, batch and accumulation, epochs or the step cap.</summary>
     public static string Plan(TrainerOptions o, int trainCount)
     {
         ArgumentNullException.ThrowIfNull(o);
-        long perEpoch = TotalSteps(o with { MaxSteps = null, Epochs = 1 }, trainCount);
-        long total = TotalSteps(o, trainCount);
+        long perEpoch = o.StepsPerEpoch(trainCount);
+        long total = o.PlannedSteps(trainCount);
         string span = o.MaxSteps is null ? $"{o.Epochs} epoch{(o.Epochs == 1 ? "" : "s")}" : "--max-steps";
         return $"{perEpoch} steps per epoch (batch {o.BatchSize} × accumulation {o.GradientAccumulation}), {span}: {total} optimizer steps";
     }
@@ -47,7 +40,7 @@ public static class TrainingReport
         ArgumentNullException.ThrowIfNull(w);
         ArgumentNullException.ThrowIfNull(result);
         w.WriteLine();
-        w.WriteLine($"{result.StopReason}: {result.Steps} steps, {TrainingFormat.Duration(elapsed)}");
+        w.WriteLine($"{result.StopMessage}: {result.Steps} steps, {TrainingFormat.Duration(elapsed)}");
         var rows = new List<(string, string)>();
         if (!double.IsNaN(result.FinalLoss)) rows.Add(("final train loss", TrainingFormat.Loss(result.FinalLoss)));
         var (first, last) = FirstAndLast(result, before);

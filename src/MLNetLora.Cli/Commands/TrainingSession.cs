@@ -19,7 +19,6 @@ public sealed partial class TrainingSession : IDisposable
         Pretrained = model;
         Tokenizer = tokenizer;
         Lora = lora;
-        PadId = model.PaddingId;
     }
 
     /// <summary>The loaded model folder.</summary>
@@ -30,9 +29,6 @@ public sealed partial class TrainingSession : IDisposable
 
     /// <summary>The adapter settings the trainer must use (they describe adapters already on the model when one was loaded).</summary>
     public LoraSettings Lora { get; }
-
-    /// <summary>The id batches are padded with: the tokenizer's pad token, else the config's, else EOS, else 0.</summary>
-    public int PadId { get; }
 
     /// <summary>
     /// Loads the model (and <paramref name="initAdapter"/> when given). <paramref name="lora"/> is used
@@ -69,35 +65,22 @@ public sealed partial class TrainingSession : IDisposable
         return Enumerable.Range(0, map.Count).Select(i => map[i]).ToList();
     }
 
-    /// <summary>Adds a classification head over <paramref name="classes"/> classes, or checks the one an adapter brought.</summary>
-    /// <exception cref="UsageException">A loaded head has another number of classes.</exception>
-    public void EnsureClassificationHead(int classes, ulong seed)
-    {
-        var head = Pretrained.Model.ScoreHead;
-        if (head is null)
-        {
-            // Its own seed offset keeps the head's draw independent of the adapters' initialisation.
-            Pretrained.Model.AddClassificationHead(classes, SeedStreams.HeadInit(seed));
-            return;
-        }
-        long have = head.Weight.Size(0);
-        if (have != classes)
-            throw new UsageException($"The adapter from --init-adapter has a classification head over {have} classes but the data has {classes}; " +
-                "train with data of the same classes, or drop --init-adapter.");
-    }
-
-    /// <summary>Creates the trainer, turning the option checks' <see cref="ArgumentException"/> into a usage error.</summary>
-    /// <exception cref="UsageException">An option is out of range or the LoRA targets match no layer.</exception>
-    public LoraTrainer CreateTrainer(TrainerOptions options)
+    /// <summary>
+    /// Creates the trainer with the session's adapter settings and padding id; for classification the
+    /// trainer adds (or checks) the head over <paramref name="classCount"/> classes. A training-layer
+    /// error becomes a usage error in the CLI's words.
+    /// </summary>
+    /// <exception cref="UsageException">An option is out of range, the LoRA targets match no layer, or a loaded head has other classes.</exception>
+    public LoraTrainer CreateTrainer(TrainerOptions options, int classCount = 0)
     {
         ArgumentNullException.ThrowIfNull(options);
         try
         {
-            return new LoraTrainer(Pretrained.Model, options with { Lora = Lora }) { PadId = PadId };
+            return new LoraTrainer(Pretrained, options with { Lora = Lora }, classCount);
         }
         catch (ArgumentException e)
         {
-            throw new UsageException(e.Message, e);
+            throw CliOptionNames.ToUsage(e);
         }
     }
 
@@ -112,7 +95,7 @@ public sealed partial class TrainingSession : IDisposable
     /// <summary>One line on the adapters, for the log (after the trainer added them).</summary>
     public string DescribeAdapters()
     {
-        var targets = Pretrained.Model.Adapters.Keys.Select(k => k[(k.LastIndexOf('.') + 1)..]).Distinct();
+        var targets = Pretrained.Model.Adapters.Keys.Select(ModuleNames.Leaf).Distinct();
         string rs = Lora.UseRsLora ? ", rsLoRA" : "";
         return $"LoRA r={Lora.Rank} alpha={Lora.Alpha:0.##} dropout={Lora.Dropout:0.##}{rs} on {Pretrained.Model.Adapters.Count} modules ({string.Join(",", targets)})" +
                (Pretrained.Model.ScoreHead is { } h ? $" + classification head ({h.Weight.Size(0)} classes)" : "");

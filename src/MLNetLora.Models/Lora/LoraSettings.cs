@@ -36,9 +36,9 @@ public sealed record LoraSettings
     /// <exception cref="ArgumentException">A value is out of range.</exception>
     public void Validate()
     {
-        if (Rank <= 0) throw new ArgumentException($"LoRA rank must be positive (got {Rank}); 8 or 16 are common.");
-        if (Alpha <= 0) throw new ArgumentException($"LoRA alpha must be positive (got {Alpha}); 2×rank is common.");
-        if (Dropout is < 0 or >= 1) throw new ArgumentException($"LoRA dropout must be in [0, 1) (got {Dropout}).");
-        if (TargetModules.Count == 0) throw new ArgumentException("LoRA needs at least one target module, e.g. q_proj,v_proj or all-linear.");
+        if (Rank <= 0) throw new ArgumentException($"Rank must be positive (got {Rank}); 8 or 16 are common.", nameof(Rank));
+        if (!(Alpha > 0)) throw new ArgumentException($"Alpha must be positive (got {Alpha}); 2×rank is common.", nameof(Alpha));
+        if (Dropout is < 0 or >= 1) throw new ArgumentException($"Dropout must be in [0, 1) (got {Dropout}).", nameof(Dropout));
+        if (TargetModules.Count == 0) throw new ArgumentException("TargetModules needs at least one module name, e.g. q_proj,v_proj or all-linear.", nameof(TargetModules));
     }
 }

@@ -51,7 +51,7 @@ public static class PeftAdapterIO
         {
             foreach (var kv in tensors) kv.Value.Dispose();
         }
-        var targets = model.Adapters.Keys.Select(n => n[(n.LastIndexOf('.') + 1)..]).Distinct().ToArray();
+        var targets = model.Adapters.Keys.Select(ModuleNames.Leaf).Distinct().ToArray();
         var config = new JsonObject
         {
             ["base_model_name_or_path"] = baseModelNameOrPath,

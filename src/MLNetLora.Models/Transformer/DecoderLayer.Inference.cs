@@ -5,51 +5,17 @@ namespace MLNetLora.Models.Transformer;
 
 public sealed partial class DecoderLayer
 {
-    /// <summary>
-    /// Inference forward over <c>T</c> new tokens that attends to the cached past as well: the new
-    /// keys and values are written into <paramref name="cache"/> and attention runs over all S = past + T
-    /// of them. The math is <see cref="Forward"/>'s, without dropout or saved activations.
-    /// </summary>
-    /// <param name="x">Residual stream of the new tokens (B, T, C).</param>
-    /// <param name="ctx">Rope tables of the new positions (B, 1, T, R) and the additive mask (B, 1, T, S) or null; <c>Causal</c> only when there is no past.</param>
-    /// <param name="cache">The cache; this layer's slots Length..Length+T-1 are written, Length is not advanced.</param>
-    /// <returns>The layer output (B, T, C).</returns>
-    /// <exception cref="ArgumentException">The cache was built for a different layout or has no room for T tokens.</exception>
-    /// <exception cref="TorchException">A kernel rejected the inputs.</exception>
-    public Tensor ForwardCached(Tensor x, Context ctx, KvCache cache)
+    private void CheckCache(KvCache cache, Tensor x, Saved? saved)
     {
-        ArgumentNullException.ThrowIfNull(x);
-        ArgumentNullException.ThrowIfNull(ctx);
-        ArgumentNullException.ThrowIfNull(cache);
+        if (saved is not null)
+            throw new ArgumentException("A cached forward is for inference: it keeps no activations for backward, so pass saved: null.", nameof(saved));
         long bsz = x.Size(0), t = x.Size(1);
-        int h = spec.NumHeads, kv = spec.NumKvHeads, d = spec.HeadDim;
+        int kv = spec.NumKvHeads, d = spec.HeadDim;
         if (cache.NumLayers <= Index || cache.NumKvHeads != kv || cache.HeadDim != d || cache.BatchSize != bsz)
             throw new ArgumentException($"The KV cache holds {cache.NumLayers} layers of {cache.BatchSize}x{cache.NumKvHeads} heads of width {cache.HeadDim}; " +
                 $"layer {Index} needs {bsz}x{kv} heads of width {d}. Create the cache from this model with the batch size of the input.", nameof(cache));
         if (t > cache.Remaining)
             throw new ArgumentException($"The KV cache has room for {cache.Remaining} more positions but {t} were given; create it with a larger capacity.", nameof(cache));
-        using var scope = TensorScope.Begin();
-
-        var xn1 = RmsNorm.Forward(x, InputNorm, spec.RmsNormEps, out _);               // (B, T, C)
-        var (q, k, v) = ProjectQkv(xn1, null, null);                                   // (B, T, h*D), (B, T, kv*D) x2
-        var q4 = q.View(bsz, t, h, d);                                                 // (B, T, H, D)
-        var k4 = k.View(bsz, t, kv, d);                                                // (B, T, KV, D)
-        if (QNorm is not null && KNorm is not null)
-        {
-            q4 = RmsNorm.Forward(q4, QNorm, spec.RmsNormEps, out _);
-            k4 = RmsNorm.Forward(k4, KNorm, spec.RmsNormEps, out _);
-        }
-        var qh = RotaryEmbedding.Apply(q4.Transpose(1, 2), ctx.Cos, ctx.Sin);         // (B, H, T, D)
-        var kh = RotaryEmbedding.Apply(k4.Transpose(1, 2), ctx.Cos, ctx.Sin);         // (B, KV, T, D)
-        var vh = v.View(bsz, t, kv, d).Transpose(1, 2);                                // (B, KV, T, D)
-        var (kAll, vAll) = cache.Write(Index, kh, vh);                                 // (B, KV, S, D) views
-        var att = AttendCached(qh, kAll, vAll, ctx, bsz, t);                           // (B, T, H*D)
-        var x2 = x + OutputProjection.Forward(att);                                    // (B, T, C)
-
-        var xn2 = RmsNorm.Forward(x2, PostAttentionNorm, spec.RmsNormEps, out _);      // (B, T, C)
-        var (g, u) = ProjectGateUp(xn2, null, null);                                   // (B, T, I) x2
-        var y = x2 + DownProjection.Forward(g.Silu() * u);                             // (B, T, C)
-        return scope.Keep(y);
     }
 
     private Tensor AttendCached(Tensor qh, Tensor kAll, Tensor vAll, Context ctx, long bsz, long t)

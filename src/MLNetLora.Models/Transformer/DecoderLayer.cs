@@ -1,4 +1,5 @@
 using MLNetLora.LibTorch;
+using MLNetLora.Models.Generation;
 using MLNetLora.Models.Lora;
 
 namespace MLNetLora.Models.Transformer;
@@ -90,15 +91,25 @@ public sealed partial class DecoderLayer : IDisposable
     /// <summary>Shared per-forward inputs: rope tables, masks and the dropout generator.</summary>
     public sealed record Context(Tensor Cos, Tensor Sin, Tensor? AttentionMask, bool Causal, Generator? Dropout);
 
-    /// <summary>Forward pass.</summary>
-    /// <param name="x">Residual stream (B, T, C).</param>
-    /// <param name="ctx">Rope tables (B, 1, T, R), additive mask (B, 1, T, T) or null, dropout generator.</param>
+    /// <summary>
+    /// Forward pass, for training and for inference alike. With a <paramref name="cache"/> the new keys
+    /// and values are written into it and attention runs over all S = past + T cached positions.
+    /// </summary>
+    /// <param name="x">Residual stream of the (new) tokens (B, T, C).</param>
+    /// <param name="ctx">Rope tables of their positions (B, 1, T, R), additive mask (B, 1, T, S) or null, dropout generator;
+    /// <c>Causal</c> only when there is no past.</param>
     /// <param name="saved">Receives activations for backward; null for inference.</param>
+    /// <param name="cache">KV cache for incremental inference: this layer's slots Length..Length+T-1 are written, Length is not
+    /// advanced; null for a whole-sequence pass.</param>
     /// <returns>The layer output (B, T, C).</returns>
-    public Tensor Forward(Tensor x, Context ctx, Saved? saved)
+    /// <exception cref="ArgumentException">Both <paramref name="saved"/> and <paramref name="cache"/> were given, or the cache
+    /// was built for a different layout or has no room for T tokens.</exception>
+    /// <exception cref="TorchException">A kernel rejected the inputs.</exception>
+    public Tensor Forward(Tensor x, Context ctx, Saved? saved, KvCache? cache = null)
     {
         ArgumentNullException.ThrowIfNull(x);
         ArgumentNullException.ThrowIfNull(ctx);
+        if (cache is not null) CheckCache(cache, x, saved);
         using var scope = TensorScope.Begin();
         long bsz = x.Size(0), t = x.Size(1);
         int h = spec.NumHeads, kv = spec.NumKvHeads, d = spec.HeadDim;
@@ -116,9 +127,20 @@ public sealed partial class DecoderLayer : IDisposable
         }
         var qh = RotaryEmbedding.Apply(q4.Transpose(1, 2), ctx.Cos, ctx.Sin);        // (B, H, T, D)
         var kh = RotaryEmbedding.Apply(k4.Transpose(1, 2), ctx.Cos, ctx.Sin);        // (B, KV, T, D)
-        var vh = v.View(bsz, t, kv, d).Transpose(1, 2).Contiguous();                  // (B, KV, T, D)
-        var attn = Attention.Forward(qh, RepeatKv(kh), RepeatKv(vh), ctx.Causal, ctx.AttentionMask); // out (B, H, T, D)
-        var att = attn.Output.Transpose(1, 2).Reshape(bsz, t, h * d);                 // (B, T, H*D)
+        var vh = v.View(bsz, t, kv, d).Transpose(1, 2);                               // (B, KV, T, D)
+        Attention.Result? attn = null;
+        Tensor att;                                                                   // (B, T, H*D)
+        if (cache is null)
+        {
+            vh = vh.Contiguous();
+            attn = Attention.Forward(qh, RepeatKv(kh), RepeatKv(vh), ctx.Causal, ctx.AttentionMask); // out (B, H, T, D)
+            att = attn.Output.Transpose(1, 2).Reshape(bsz, t, h * d);
+        }
+        else
+        {
+            var (kAll, vAll) = cache.Write(Index, kh, vh);                           // (B, KV, S, D) views
+            att = AttendCached(qh, kAll, vAll, ctx, bsz, t);
+        }
         var o = OutputProjection.Forward(att, saved?.O, ctx.Dropout);                 // (B, T, C)
         var x2 = x + o;                                                               // (B, T, C)
 
@@ -130,10 +152,10 @@ public sealed partial class DecoderLayer : IDisposable
         if (saved is not null)
         {
             saved.X = x.Alias(); saved.Rstd1 = rstd1; saved.X2 = x2; saved.Rstd2 = rstd2;
-            saved.Qr = qh; saved.Kr = kh; saved.Vr = vh; saved.Attn = attn; saved.G = g; saved.U = u;
+            saved.Qr = qh; saved.Kr = kh; saved.Vr = vh; saved.Attn = attn!; saved.G = g; saved.U = u;
             KeepAll(scope, saved);
         }
-        else attn.Dispose();
+        else attn?.Dispose();
         return scope.Keep(y);
     }
 

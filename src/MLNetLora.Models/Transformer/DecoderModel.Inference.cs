@@ -54,7 +54,7 @@ public sealed partial class DecoderModel
         for (int l = 0; l < Layers.Count; l++)
         {
             using var layerScope = TensorScope.Begin();
-            x = layerScope.Keep(Layers[l].ForwardCached(x, ctx, cache));                  // (B, T, C)
+            x = layerScope.Keep(Layers[l].Forward(x, ctx, null, cache));                  // (B, T, C)
         }
         cache.Commit(t);
         if (lastOnly) x = x.Narrow(1, t - 1, 1);                                          // (B, 1, C)

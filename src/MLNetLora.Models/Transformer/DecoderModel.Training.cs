@@ -71,6 +71,26 @@ public sealed partial class DecoderModel
         return (new StepResult(loss, CrossEntropy.CountTargets(classLabels), dEmb), scope.Keep(scores).DetachFromScopes());
     }
 
+    /// <summary>
+    /// Classification scores for scoring (no labels, no loss, no backward): the score head at each
+    /// row's last real token.
+    /// </summary>
+    /// <param name="inputIds">(B, T) int64.</param>
+    /// <param name="attentionMask">(B, T) 1/0 (right padding), or null.</param>
+    /// <returns>Scores (B, L) in the compute dtype, outside any scope; the caller disposes them.</returns>
+    /// <exception cref="InvalidOperationException">No classification head was added.</exception>
+    public Tensor ClassificationScores(Tensor inputIds, Tensor? attentionMask)
+    {
+        ArgumentNullException.ThrowIfNull(inputIds);
+        var head = ScoreHead ?? throw new InvalidOperationException("Add a classification head (AddClassificationHead) before scoring.");
+        int b = (int)inputIds.Size(0), t = (int)inputIds.Size(1);
+        var last = LastTokenIndex(attentionMask, b, t);
+        using var scope = TensorScope.Begin();
+        using var pass = Forward(inputIds, attentionMask, training: false, dropout: null);
+        var scores = head.Forward(ClassificationHead.Pool(pass.Hidden, last));            // (B, L)
+        return scope.Keep(scores).DetachFromScopes();
+    }
+
     /// <summary>Position of each row's last real token (right padding), or T-1 without a mask.</summary>
     public static long[] LastTokenIndex(Tensor? attentionMask, int batch, int time)
     {

@@ -114,8 +114,7 @@ public sealed partial class DecoderModel : IDisposable
         var adapterType = ComputeDType == DType.Float64 ? DType.Float64 : DType.Float32;
         foreach (var lin in Linears)
         {
-            string shortName = lin.Name[(lin.Name.LastIndexOf('.') + 1)..];
-            if (!settings.Targets(shortName)) continue;
+            if (!settings.Targets(ModuleNames.Leaf(lin.Name))) continue;
             var adapter = new LoraAdapter(lin.Name, lin.InFeatures, lin.OutFeatures, settings.Rank, settings.Scale, adapterType, Device);
             adapter.ResetParameters(generator);
             lin.Adapter = adapter;
@@ -123,8 +122,8 @@ public sealed partial class DecoderModel : IDisposable
             adapters[lin.Name] = adapter;
         }
         if (adapters.Count == 0)
-            throw new ArgumentException($"No linear layer matches the LoRA targets [{string.Join(", ", settings.TargetModules)}]; " +
-                $"this model has {string.Join(", ", Linears.Select(l => l.Name[(l.Name.LastIndexOf('.') + 1)..]).Distinct())}.");
+            throw new ArgumentException($"No linear layer matches the LoRA TargetModules [{string.Join(", ", settings.TargetModules)}]; " +
+                $"this model has {string.Join(", ", Linears.Select(l => ModuleNames.Leaf(l.Name)).Distinct())}.", nameof(settings));
     }
 
     /// <summary>Removes and frees every adapter.</summary>

@@ -18,7 +18,7 @@ public sealed partial class LoraTrainer
         ArgumentNullException.ThrowIfNull(train);
         if (train.Count == 0) throw new ArgumentException("The rate finder needs training data.", nameof(train));
         var finder = new LearningRateFinder(finderOptions);
-        if (optimizer is null) Prepare(finder.Options.Steps);
+        if (engine is null) Prepare(finder.Options.Steps);
         using var before = TrainingSnapshot.Take(model, Optimizer, GlobalStep);
         long stepBefore = GlobalStep;
         var order = DataOrder.ForEpoch(train.Count, Options.Seed, 0, Options.Shuffle);
@@ -30,7 +30,7 @@ public sealed partial class LoraTrainer
                 double rate = finder.NextRate();
                 var rows = new List<TrainingExample>();
                 for (int k = 0; k < Options.BatchSize; k++) rows.Add(train[order[next++ % order.Length]]);
-                var m = StepAt([Collator.Collate(rows, PadId, Options.MaxLength)], rate);
+                var m = Engine.Run([Collator.Collate(rows, PadId, Options.MaxLength)], rate);
                 bool more = finder.Record(m.Loss);
                 var last = finder.Result.Curve;
                 if (last.Count > 0) progress?.Report(last[^1]);
@@ -40,7 +40,7 @@ public sealed partial class LoraTrainer
         finally
         {
             before.Restore(model, Optimizer);
-            GlobalStep = stepBefore;
+            Engine.GlobalStep = stepBefore;
         }
         var result = finder.Result;
         Log($"rate finder: {result.Reason}");

@@ -1,7 +1,8 @@
 using MLNetLora.LibTorch;
+using MLNetLora.Models.Hub;
+using MLNetLora.Models.Lora;
 using MLNetLora.Models.Transformer;
 using MLNetLora.Training.Data;
-using MLNetLora.Training.Defaults;
 using MLNetLora.Training.Optim;
 using MLNetLora.Training.Schedules;
 using MLNetLora.Training.Watchdog;
@@ -9,24 +10,28 @@ using MLNetLora.Training.Watchdog;
 namespace MLNetLora.Training.Engine;
 
 /// <summary>
-/// Trains LoRA adapters (and a classification head) of a <see cref="DecoderModel"/>: AdamW with a
-/// learning-rate schedule, gradient accumulation normalised over the real tokens of the whole
-/// accumulated batch, global-norm clipping, a loss watchdog, evaluation with early stopping, and
-/// resumable checkpoints. <see cref="Step"/> is one optimizer step and is public so a known batch
-/// sequence (e.g. a reference trajectory) can be replayed.
+/// Trains LoRA adapters (and a classification head) of a <see cref="DecoderModel"/> as
+/// <see cref="TrainerOptions"/> say: it adds the adapters and the seeded head, builds the schedule and
+/// AdamW, and runs <see cref="Train"/> (the loop) or single <see cref="Step"/>s, which are public so a
+/// known batch sequence (e.g. a reference trajectory) can be replayed.
 /// </summary>
 public sealed partial class LoraTrainer : IDisposable
 {
     private readonly DecoderModel model;
     private readonly Generator dropoutGenerator;
-    private readonly LossWatchdog watchdog;
-    private AdamW? optimizer;
-    private ILearningRateSchedule? schedule;
-    private TrainingSnapshot? lastGood;
+    private OptimizerStep? engine;
 
-    /// <summary>Prepares a trainer; adds LoRA adapters (from <see cref="TrainerOptions.Lora"/>) when the model has none.</summary>
-    /// <exception cref="ArgumentException">The options are invalid.</exception>
-    public LoraTrainer(DecoderModel model, TrainerOptions options)
+    /// <summary>
+    /// Prepares a trainer: adds LoRA adapters (from <see cref="TrainerOptions.Lora"/>) when the model has
+    /// none and, for classification, a head over <paramref name="classCount"/> classes drawn from the
+    /// run seed when the model has none.
+    /// </summary>
+    /// <param name="model">The model to train.</param>
+    /// <param name="options">The run's settings.</param>
+    /// <param name="classCount">Classes of a classification head to add (0 when the model already has one or the task is causal LM).</param>
+    /// <exception cref="TrainerOptionException">The options are invalid.</exception>
+    /// <exception cref="ArgumentException">The LoRA targets match no layer, or an existing head has another number of classes.</exception>
+    public LoraTrainer(DecoderModel model, TrainerOptions options, int classCount = 0)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(options);
@@ -34,164 +39,197 @@ public sealed partial class LoraTrainer : IDisposable
         this.model = model;
         Options = options;
         if (model.Adapters.Count == 0) model.AddLora(options.Lora, SeedStreams.LoraInit(options.Seed));
+        if (options.Task == TrainingTask.Classification) EnsureHead(classCount);
         model.GradientCheckpointing = options.GradientCheckpointing;
         dropoutGenerator = SeedStreams.Dropout(options.Seed);
-        watchdog = new LossWatchdog(options.Watchdog);
-        watchdog.EventRaised += (_, e) => Log($"watchdog: {e.Message}");
+    }
+
+    /// <summary>Prepares a trainer for a loaded Hugging Face folder: its padding id and EOS (for packing) come with it.</summary>
+    /// <inheritdoc cref="LoraTrainer(DecoderModel, TrainerOptions, int)"/>
+    public LoraTrainer(PretrainedModel pretrained, TrainerOptions options, int classCount = 0)
+        : this((pretrained ?? throw new ArgumentNullException(nameof(pretrained))).Model, options, classCount)
+    {
+        PadId = pretrained.PaddingId;
+        EosId = pretrained.Tokenizer?.EosId;
     }
 
     /// <summary>The run's options.</summary>
     public TrainerOptions Options { get; }
 
-    /// <summary>Optimizer steps completed.</summary>
-    public long GlobalStep { get; private set; }
+    /// <summary>Pad id used by the collator (the tokenizer's when built from a <see cref="PretrainedModel"/>; 0 otherwise).</summary>
+    public int PadId { get; init; }
 
-    /// <summary>Multiplier from watchdog rollbacks.</summary>
-    public double RateFactor { get; private set; } = 1.0;
-
-    /// <summary>The schedule (after <see cref="Prepare"/>).</summary>
-    public ILearningRateSchedule Schedule => schedule ?? throw new InvalidOperationException("Call Prepare (or Train) first.");
-
-    /// <summary>The optimizer (after <see cref="Prepare"/>).</summary>
-    public AdamW Optimizer => optimizer ?? throw new InvalidOperationException("Call Prepare (or Train) first.");
-
-    /// <summary>Every watchdog event so far.</summary>
-    public IReadOnlyList<WatchdogEvent> WatchdogEvents => watchdog.Events;
-
-    /// <summary>
-    /// Builds the schedule for <paramref name="totalSteps"/> and the optimizer. When no rate was
-    /// given, chooses the method default adjusted for the effective batch and logs why.
-    /// </summary>
-    public void Prepare(long totalSteps, ScheduleOptions? resumedSchedule = null)
-    {
-        double rate;
-        if (Options.LearningRate is double given) rate = given;
-        else
-        {
-            var rec = LearningRateAdvisor.Recommend(FineTuneMethod.Lora,
-                BatchSize.OfSequences((long)Options.BatchSize * Options.GradientAccumulation), Options.Lora.Rank, Options.Lora.Alpha, Options.Lora.UseRsLora);
-            rate = rec.Rate;
-            Log($"learning rate {rate:G3} chosen: {rec.Explanation}");
-        }
-        var requested = Options.ScheduleParameters with
-        {
-            Kind = Options.Scheduler,
-            PeakRate = rate,
-            TotalSteps = Math.Max(1, totalSteps),
-            WarmupSteps = Options.WarmupSteps,
-            WarmupRatio = Options.WarmupSteps is null ? Options.WarmupRatio : null,
-            WarmupShape = Options.WarmupShape,
-        };
-        var resolved = resumedSchedule ?? requested;
-        if (resumedSchedule is not null && Options.OverrideRateOnResume && Options.LearningRate is double over && over != resumedSchedule.PeakRate)
-        {
-            Log($"resume: peak rate overridden from {resumedSchedule.PeakRate:G3} to {over:G3} as requested; the schedule's shape and position are kept.");
-            resolved = resumedSchedule with { PeakRate = over };
-        }
-        schedule = LearningRateSchedules.Create(resolved);
-        if (optimizer is null)
-        {
-            var groups = new List<ParameterGroup>
-            {
-                new("lora_A", model.Adapters.Values.Select(a => a.A).ToList(), model.Adapters.Values.Select(a => a.GradA).ToList(), 1.0, Options.WeightDecay),
-                new("lora_B", model.Adapters.Values.Select(a => a.B).ToList(), model.Adapters.Values.Select(a => a.GradB).ToList(), Options.LoraPlusRatio, Options.WeightDecay),
-            };
-            if (model.ScoreHead is not null)
-                groups.Add(new("score", [model.ScoreHead.Weight], [model.ScoreHead.Grad], Options.HeadRateMultiplier, Options.HeadWeightDecay));
-            optimizer = new AdamW(groups, Options.Adam.Beta1, Options.Adam.Beta2, Options.Adam.Eps);
-        }
-        var s = Schedule.Options;
-        Log($"schedule {ScheduleKindNames.ToName(s.Kind)}: peak {s.PeakRate:G3}, {s.TotalSteps} steps, warmup {s.WarmupSteps ?? 0}");
-    }
-
-    /// <summary>The rate step <paramref name="step"/> (0-based) applies, including rollback reductions.</summary>
-    public double RateAt(long step) => Schedule.LearningRate(step) * RateFactor;
-
-    /// <summary>What one optimizer step measured.</summary>
-    /// <param name="Loss">Mean loss over the real targets of all micro-batches, before the update.</param>
-    /// <param name="GradNorm">Global gradient norm before clipping.</param>
-    /// <param name="LearningRate">Rate applied.</param>
-    /// <param name="Tokens">Real tokens processed.</param>
-    /// <param name="Decision">The watchdog's verdict.</param>
-    public sealed record StepMetrics(double Loss, double GradNorm, double LearningRate, long Tokens, WatchdogDecision Decision);
-
-    /// <summary>
-    /// One optimizer step over <paramref name="microBatches"/>: gradients are accumulated with the
-    /// loss of every micro-batch divided by the real-target count of all of them together (so an
-    /// accumulated step equals one big batch, the bug transformers#34191 fixed), clipped, checked by
-    /// the watchdog, then applied.
-    /// </summary>
-    /// <exception cref="TrainingStoppedException">The watchdog's policy is to stop.</exception>
-    public StepMetrics Step(IReadOnlyList<Batch> microBatches) => StepAt(microBatches, null);
-
-    private StepMetrics StepAt(IReadOnlyList<Batch> microBatches, double? rateOverride)
-    {
-        ArgumentNullException.ThrowIfNull(microBatches);
-        var opt = Optimizer;
-        lastGood ??= TrainingSnapshot.Take(model, opt, GlobalStep);
-        model.ZeroGrad();
-        bool classify = Options.Task == TrainingTask.Classification;
-        double normalizer = classify
-            ? microBatches.Sum(b => CrossEntropy.CountTargets(b.ClassLabels ?? []))
-            : microBatches.Sum(b => CrossEntropy.CountTargets(CrossEntropy.ShiftForCausalLm(b.Labels, b.Size, b.Length)));
-        normalizer = Math.Max(1, normalizer);
-        double loss = 0;
-        long tokens = 0;
-        foreach (var b in microBatches)
-        {
-            using var scope = TensorScope.Begin();
-            var ids = Tensor.FromArray(b.InputIds, b.Size, b.Length).To(model.Device);
-            var mask = b.HasPadding ? Tensor.FromArray(b.AttentionMask, b.Size, b.Length).To(model.Device) : null;
-            var dropout = Options.Lora.Dropout > 0 ? dropoutGenerator : null;
-            var r = classify
-                ? model.ClassificationStep(ids, mask, b.ClassLabels ?? throw new ArgumentException("A classification batch needs class labels."), normalizer, true, dropout).Result
-                : model.CausalLmStep(ids, b.Labels, mask, normalizer, true, dropout);
-            r.DEmbeddings?.Dispose();
-            loss += r.Loss;
-            tokens += b.RealTokens;
-        }
-        var grads = opt.Groups.SelectMany(g => g.Gradients).ToList();
-        double gradNorm = GradientClipping.ClipByGlobalNorm(grads, Options.MaxGradNorm);
-        double lr = rateOverride ?? RateAt(GlobalStep);
-        // The rate finder drives the rate into divergence on purpose: the watchdog stays out of it.
-        var decision = rateOverride is null
-            ? watchdog.Observe(new StepObservation(GlobalStep + 1, loss, gradNorm, lr))
-            : new WatchdogDecision { Action = double.IsFinite(loss) ? WatchdogAction.Continue : WatchdogAction.SkipUpdate };
-        switch (decision.Action)
-        {
-            case WatchdogAction.Continue:
-                opt.Update(lr);
-                break;
-            case WatchdogAction.SkipUpdate:
-                break;
-            case WatchdogAction.RollbackAndLowerRate:
-                lastGood.Restore(model, opt);
-                RateFactor *= decision.RateFactor;
-                Log($"rolled back to the state after step {lastGood.Step}; rate multiplier now {RateFactor:G3}");
-                break;
-            case WatchdogAction.Stop:
-                throw new TrainingStoppedException(decision.Message ?? "The loss watchdog stopped training.");
-        }
-        GlobalStep++;
-        if (decision.Action == WatchdogAction.Continue && GlobalStep % SnapshotEvery == 0)
-        {
-            lastGood.Dispose();
-            lastGood = TrainingSnapshot.Take(model, opt, GlobalStep);
-        }
-        return new StepMetrics(loss, gradNorm, lr, tokens, decision);
-    }
+    /// <summary>End-of-sequence id put between examples when <see cref="TrainerOptions.Packing"/> is on.</summary>
+    public int? EosId { get; init; }
 
     /// <summary>How often (in good steps) the in-memory rollback point is refreshed.</summary>
     public int SnapshotEvery { get; init; } = 25;
 
-    private void Log(string message) => Options.Log?.Invoke(message);
+    /// <summary>Optimizer steps completed.</summary>
+    public long GlobalStep => engine?.GlobalStep ?? 0;
+
+    /// <summary>Multiplier from watchdog rollbacks.</summary>
+    public double RateFactor => engine?.RateFactor ?? 1.0;
+
+    /// <summary>The schedule (after <see cref="Prepare"/>).</summary>
+    public ILearningRateSchedule Schedule => Engine.Schedule;
+
+    /// <summary>The optimizer (after <see cref="Prepare"/>).</summary>
+    public AdamW Optimizer => Engine.Optimizer;
+
+    /// <summary>Every watchdog event so far.</summary>
+    public IReadOnlyList<WatchdogEvent> WatchdogEvents => engine?.Watchdog.Events ?? [];
+
+    internal DecoderModel Model => model;
+
+    private OptimizerStep Engine => engine ?? throw new InvalidOperationException("Call Prepare (or Train) first.");
+
+    /// <summary>
+    /// Builds the schedule for <paramref name="totalSteps"/> (<see cref="TrainerOptions.ResolveSchedule"/>),
+    /// the optimizer and the watchdog. When no rate was given, logs how the default was chosen.
+    /// </summary>
+    /// <param name="totalSteps">Planned optimizer steps.</param>
+    /// <param name="resumedSchedule">A checkpoint's resolved schedule, which wins over the options (the curve continues).</param>
+    /// <exception cref="TrainerOptionException">The schedule does not fit the run.</exception>
+    public void Prepare(long totalSteps, ScheduleOptions? resumedSchedule = null)
+    {
+        if (resumedSchedule is null && Options.RecommendedRate() is { } rec) Log($"learning rate {rec.Rate:G3} chosen: {rec.Explanation}");
+        var resolved = resumedSchedule ?? Options.ResolveSchedule(totalSteps);
+        if (resumedSchedule is not null && Options.OverrideRateOnResume && Options.LearningRate is double over && over != resumedSchedule.LearningRate)
+        {
+            Log($"resume: peak rate overridden from {resumedSchedule.LearningRate:G3} to {over:G3} as requested; the schedule's shape and position are kept.");
+            resolved = resumedSchedule with { LearningRate = over };
+        }
+        var schedule = LearningRateSchedules.Create(resolved);
+        if (engine is null)
+        {
+            var watchdog = new LossWatchdog(Options.ResolveWatchdog(resolved.LearningRate));
+            watchdog.EventRaised += (_, e) => Log($"watchdog: {e.Message}");
+            if (Options.DetectLossSpikes is null && Options.Task == TrainingTask.Classification)
+                Log("watchdog: loss-spike detection is off for classification (a misclassified batch looks like a spike once most losses are near 0); NaN and infinity checks stay on");
+            engine = new OptimizerStep(model, CreateOptimizer(), schedule, watchdog, dropoutGenerator, Options.Task, Options.Lora.Dropout, Log)
+            {
+                SnapshotEvery = SnapshotEvery, MaxGradNorm = Options.MaxGradNorm,
+            };
+        }
+        else engine.Schedule = schedule;
+        var s = schedule.Options;
+        Log($"schedule {ScheduleKindNames.ToName(s.Kind)}: peak {s.LearningRate:G3}, {s.TotalSteps} steps, warmup {s.WarmupSteps ?? 0}");
+    }
+
+    /// <summary>The rate step <paramref name="step"/> (0-based) applies, including rollback reductions.</summary>
+    public double RateAt(long step) => Engine.RateAt(step);
+
+    /// <summary>One optimizer step over <paramref name="microBatches"/> (see <see cref="OptimizerStep"/>).</summary>
+    /// <exception cref="TrainingStoppedException">The watchdog's policy is to stop.</exception>
+    public StepMetrics Step(IReadOnlyList<Batch> microBatches) => Engine.Run(microBatches);
+
+    /// <summary>
+    /// Trains on <paramref name="train"/> for the configured epochs or steps, evaluating on
+    /// <paramref name="eval"/>, writing metrics, checkpoints and the final (and best) adapter.
+    /// Cancellation writes a checkpoint before returning; <see cref="TrainerOptions.ResumeFrom"/>
+    /// continues a run exactly (same data order, same rate curve).
+    /// </summary>
+    /// <exception cref="ArgumentException">There is no training data, or the resumed checkpoint belongs to other data.</exception>
+    public TrainingResult Train(IReadOnlyList<TrainingExample> train, IReadOnlyList<TrainingExample>? eval = null,
+        IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(train);
+        if (Options.Packing) train = Collator.Pack(train, Options.MaxLength, EosId);
+        if (train.Count == 0) throw new ArgumentException("There is no training data: check the data and MaxLength.", nameof(train));
+        string? resumeDir = Options.ResumeFrom is null ? null : TrainingCheckpoint.Resolve(Options.ResumeFrom);
+        TrainerState? resumed = resumeDir is null ? null : TrainingCheckpoint.ReadState(resumeDir);
+        if (resumed is not null && resumed.TrainExamples != train.Count)
+            throw new ArgumentException($"The checkpoint was trained on {resumed.TrainExamples} examples but {train.Count} were given; resume with the same data and MaxLength.");
+        Prepare(Options.PlannedSteps(train.Count), resumed?.Schedule);
+        var state = resumed ?? TrainerState.Start(Options.Seed, train.Count);
+        if (resumed is not null)
+        {
+            TrainingCheckpoint.LoadTensors(resumeDir!, model, Optimizer);
+            Engine.Restore(resumed);
+            Log($"resumed from {resumeDir} at step {resumed.Step} (epoch {resumed.Epoch}, batch {resumed.BatchInEpoch}); next rate {RateAt(resumed.Step):G3}");
+        }
+        using var metrics = new MetricsWriter(Options.MetricsFile);
+        void OnEvent(object? sender, WatchdogEvent e) => metrics.Write("event", ("step", e.Step), ("kind", e.Kind.ToString()),
+            ("action", e.Action.ToString()), ("message", e.Message), ("loss", e.Loss), ("grad_norm", e.GradNorm), ("lr", e.LearningRate));
+        Engine.Watchdog.EventRaised += OnEvent;
+        try
+        {
+            return new TrainingLoop(this, Engine, train, eval, metrics).Run(state, resumeDir, progress, cancellationToken);
+        }
+        finally
+        {
+            Engine.Watchdog.EventRaised -= OnEvent;
+        }
+    }
+
+    /// <summary>Mean loss (token-weighted for causal LM) and accuracy (classification) on <paramref name="eval"/>.</summary>
+    public EvaluationResult Evaluate(IReadOnlyList<TrainingExample> eval, double epochFloat = 0)
+    {
+        ArgumentNullException.ThrowIfNull(eval);
+        double lossSum = 0, count = 0;
+        long correct = 0, rows = 0;
+        bool classify = Options.Task == TrainingTask.Classification;
+        for (int i = 0; i < eval.Count; i += Options.BatchSize)
+        {
+            var b = Collator.Collate(eval.Skip(i).Take(Options.BatchSize).ToList(), PadId, Options.MaxLength);
+            using var scope = TensorScope.Begin();
+            var (ids, mask) = b.ToTensors(model.Device);                                   // (B, T), (B, T) or null
+            if (classify)
+            {
+                var (r, scores) = model.ClassificationStep(ids, mask, b.ClassLabels!, normalizer: 1, backward: false);
+                using (scores)
+                {
+                    lossSum += r.Loss;
+                    count += r.Targets;
+                    var predicted = scores.ArgMax(-1).ToArray<long>();
+                    correct += predicted.Where((p, k) => p == b.ClassLabels![k]).Count();
+                    rows += b.Size;
+                }
+            }
+            else
+            {
+                var r = model.CausalLmStep(ids, b.Labels, mask, normalizer: 1, backward: false);
+                lossSum += r.Loss;
+                count += r.Targets;
+            }
+        }
+        return new EvaluationResult(GlobalStep, epochFloat, lossSum / Math.Max(1, count), classify ? (double)correct / Math.Max(1, rows) : null);
+    }
+
+    /// <summary>Saves the current adapter (and head) in PEFT format.</summary>
+    public void SaveAdapter(string directory) => PeftAdapterIO.Save(model, Options.Lora, directory, Options.BaseModelNameOrPath);
+
+    internal void Log(string message) => Options.Log?.Invoke(message);
+
+    private void EnsureHead(int classCount)
+    {
+        if (model.ScoreHead is { } head)
+        {
+            if (classCount > 0 && head.NumLabels != classCount)
+                throw new ArgumentException($"The model already has a classification head over {head.NumLabels} classes (from a loaded adapter) but the data has {classCount}; " +
+                    "train on data with the same classes, or start from fresh adapters.", nameof(classCount));
+            return;
+        }
+        if (classCount < 2)
+            throw new ArgumentException($"Classification needs at least two classes to add a head (got {classCount}); pass the number of classes in the data.", nameof(classCount));
+        model.AddClassificationHead(classCount, SeedStreams.HeadInit(Options.Seed));
+    }
+
+    private AdamW CreateOptimizer()
+    {
+        var groups = new List<ParameterGroup>
+        {
+            new("lora_A", model.Adapters.Values.Select(a => a.A).ToList(), model.Adapters.Values.Select(a => a.GradA).ToList(), 1.0, Options.WeightDecay),
+            new("lora_B", model.Adapters.Values.Select(a => a.B).ToList(), model.Adapters.Values.Select(a => a.GradB).ToList(), Options.LoraPlusRatio, Options.WeightDecay),
+        };
+        if (model.ScoreHead is not null)
+            groups.Add(new("score", [model.ScoreHead.Weight], [model.ScoreHead.Grad], Options.HeadRateMultiplier, Options.HeadWeightDecay));
+        return new AdamW(groups, Options.Adam.Beta1, Options.Adam.Beta2, Options.Adam.Eps);
+    }
 
     /// <summary>Frees the optimizer state and snapshots (not the model).</summary>
-    public void Dispose()
-    {
-        optimizer?.Dispose();
-        lastGood?.Dispose();
-    }
+    public void Dispose() => engine?.Dispose();
 }
 
 /// <summary>Thrown when the loss watchdog's policy stops training; the message says what to change.</summary>

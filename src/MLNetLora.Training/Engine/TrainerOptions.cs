@@ -1,3 +1,4 @@
+using MLNetLora.LibTorch;
 using MLNetLora.Models.Lora;
 using MLNetLora.Training.Defaults;
 using MLNetLora.Training.Schedules;
@@ -5,26 +6,23 @@ using MLNetLora.Training.Watchdog;
 
 namespace MLNetLora.Training.Engine;
 
-/// <summary>What the trainer learns.</summary>
-public enum TrainingTask
-{
-    /// <summary>Next-token prediction (prompt tokens and padding ignored).</summary>
-    CausalLm,
-    /// <summary>Sequence classification with a score head on the last real token.</summary>
-    Classification,
-}
-
 /// <summary>
-/// Every knob of a LoRA training run. The learning rate, its schedule and warmup are first-class:
-/// leave <see cref="LearningRate"/> null to get the method's default (LoRA 2e-4), adjusted for the
-/// batch size and explained in the log.
+/// Every setting of a training run, and the one place their defaults, checks and meaning live. The
+/// CLI parses its flags into it, the ML.NET options map onto it, the samples build it. The learning
+/// rate is first-class: leave <see cref="LearningRate"/> null to get the method's default (LoRA 2e-4),
+/// adjusted for the batch size and explained in the log; <see cref="ResolveSchedule"/> turns the rate,
+/// schedule kind, warmup and per-kind parameters into the exact curve the optimizer will follow.
+/// Defaults are <see cref="TrainingDefaults"/>' and are listed in docs/training.md.
 /// </summary>
-public sealed record TrainerOptions
+public sealed partial record TrainerOptions
 {
-    /// <summary>Causal LM or classification.</summary>
+    /// <summary>Causal LM (default) or classification.</summary>
     public TrainingTask Task { get; init; } = TrainingTask.CausalLm;
 
-    /// <summary>Peak learning rate; null = <see cref="TrainingDefaults"/>' rate for LoRA, adjusted for the batch.</summary>
+    /// <summary>What is trained; it sets the default rate. Only <see cref="FineTuneMethod.Lora"/> is implemented.</summary>
+    public FineTuneMethod Method { get; init; } = FineTuneMethod.Lora;
+
+    /// <summary>Peak learning rate; null = the method's default (<see cref="TrainingDefaults.LearningRate"/>), adjusted for the batch.</summary>
     public double? LearningRate { get; init; }
 
     /// <summary>Schedule kind (cosine by default).</summary>
@@ -33,60 +31,83 @@ public sealed record TrainerOptions
     /// <summary>Warmup as a number of optimizer steps (wins over <see cref="WarmupRatio"/>).</summary>
     public long? WarmupSteps { get; init; }
 
-    /// <summary>Warmup as a fraction of total steps.</summary>
+    /// <summary>Warmup as a fraction of the planned steps (default 0.05).</summary>
     public double? WarmupRatio { get; init; } = TrainingDefaults.WarmupRatio;
 
     /// <summary>Linear (default) or exponential warmup.</summary>
     public WarmupShape WarmupShape { get; init; } = WarmupShape.Linear;
 
-    /// <summary>Further schedule parameters (cycles, power, min rate, plateau, one-cycle…); kind, peak, total and warmup are filled in by the trainer.</summary>
+    /// <summary>
+    /// Per-kind schedule parameters (cycles, power, floors, decay steps, one-cycle, plateau). Kind, rate,
+    /// total and warmup come from this record's own properties; per-kind values left null take the
+    /// defaults <see cref="ResolveSchedule"/> documents.
+    /// </summary>
     public ScheduleOptions ScheduleParameters { get; init; } = new();
 
-    /// <summary>Passes over the training data (ignored when <see cref="MaxSteps"/> is set).</summary>
-    public int Epochs { get; init; } = 1;
+    /// <summary>Passes over the training data (ignored when <see cref="MaxSteps"/> is set). Default 3.</summary>
+    public int Epochs { get; init; } = TrainingDefaults.Epochs;
 
     /// <summary>Stop after this many optimizer steps.</summary>
     public long? MaxSteps { get; init; }
 
-    /// <summary>Sequences per micro-batch.</summary>
-    public int BatchSize { get; init; } = 4;
+    /// <summary>Sequences per micro-batch. Default 8.</summary>
+    public int BatchSize { get; init; } = TrainingDefaults.BatchSize;
 
     /// <summary>Micro-batches per optimizer step; the loss is normalised over the real tokens of all of them.</summary>
     public int GradientAccumulation { get; init; } = 1;
 
-    /// <summary>Global gradient-norm clip (0 disables).</summary>
+    /// <summary>Global gradient-norm clip (0 disables). Default 1.</summary>
     public double MaxGradNorm { get; init; } = TrainingDefaults.MaxGradNorm;
 
     /// <summary>Decoupled weight decay of the LoRA factors (0 by default: decaying a low-rank update towards zero fights the update).</summary>
     public double WeightDecay { get; init; } = TrainingDefaults.WeightDecay;
 
-    /// <summary>Weight decay of a classification head.</summary>
-    public double HeadWeightDecay { get; init; } = 0.01;
+    /// <summary>Weight decay of a classification head. Default 0.01.</summary>
+    public double HeadWeightDecay { get; init; } = TrainingDefaults.HeadWeightDecay;
 
-    /// <summary>LoRA+: B's rate is this multiple of A's (1 = plain LoRA).</summary>
+    /// <summary>LoRA+: B's rate multiplier relative to A's (1 = plain LoRA; the paper suggests 16).</summary>
     public double LoraPlusRatio { get; init; } = 1.0;
 
-    /// <summary>Rate multiplier for a classification head.</summary>
+    /// <summary>Rate multiplier of a classification head relative to the schedule's rate.</summary>
     public double HeadRateMultiplier { get; init; } = 1.0;
 
     /// <summary>AdamW betas and epsilon.</summary>
     public (double Beta1, double Beta2, double Eps) Adam { get; init; } =
         (TrainingDefaults.AdamBeta1, TrainingDefaults.AdamBeta2, TrainingDefaults.AdamEpsilon);
 
-    /// <summary>LoRA rank, alpha, dropout and targets (used when the model has no adapters yet).</summary>
-    public LoraSettings Lora { get; init; } = new() { TargetModules = LoraSettings.AllLinear };
+    /// <summary>LoRA rank, alpha, dropout, targets and rsLoRA (used when the model has no adapters yet). Default r=8, alpha=16, dropout 0.05, all linear layers.</summary>
+    public LoraSettings Lora { get; init; } = new()
+    {
+        Rank = TrainingDefaults.LoraRank, Alpha = TrainingDefaults.LoraAlpha, Dropout = TrainingDefaults.LoraDropout,
+        TargetModules = LoraSettings.AllLinear,
+    };
 
-    /// <summary>Seed for LoRA init, data order and dropout; a CPU run with the same seed repeats bit for bit.</summary>
-    public ulong Seed { get; init; } = 42;
+    /// <summary>Where front ends load the model (CPU by default); the trainer computes wherever the model it is given lives.</summary>
+    public Device Device { get; init; } = Device.Cpu;
+
+    /// <summary>Compute dtype front ends load the base weights in; null = the device's default (float32 on CPU, bfloat16 on CUDA).</summary>
+    public DType? Precision { get; init; }
+
+    /// <summary>Seed for LoRA init, head init, data order, dropout and evaluation splits; a CPU run with the same seed repeats bit for bit.</summary>
+    public ulong Seed { get; init; } = TrainingDefaults.Seed;
 
     /// <summary>Shuffle the data each epoch.</summary>
     public bool Shuffle { get; init; } = true;
 
-    /// <summary>Longest sequence; longer examples are cut.</summary>
-    public int MaxLength { get; init; } = 512;
+    /// <summary>Longest sequence in tokens; longer examples are cut. Default 512.</summary>
+    public int MaxLength { get; init; } = TrainingDefaults.MaxLength;
 
-    /// <summary>Evaluate every N optimizer steps (0 = only at epoch ends).</summary>
+    /// <summary>Causal LM only: concatenate the training examples (EOS between them) into full blocks of <see cref="MaxLength"/>, so no compute goes to padding.</summary>
+    public bool Packing { get; init; }
+
+    /// <summary>Recompute layer activations in backward to save memory.</summary>
+    public bool GradientCheckpointing { get; init; }
+
+    /// <summary>Evaluate every N optimizer steps (0 = only at epoch ends and the last step).</summary>
     public int EvalEvery { get; init; }
+
+    /// <summary>Hold out this fraction of the training data for evaluation when no evaluation set is given (see <see cref="Data.DataSplit"/>).</summary>
+    public double? EvalSplit { get; init; }
 
     /// <summary>Stop after this many evaluations without improvement (0 disables).</summary>
     public int EarlyStoppingPatience { get; init; }
@@ -94,19 +115,26 @@ public sealed record TrainerOptions
     /// <summary>Write a resumable checkpoint every N steps (0 = only at the end and on cancellation).</summary>
     public int CheckpointEvery { get; init; }
 
+    /// <summary>Keep only the newest K checkpoint folders (null keeps all).</summary>
+    public int? KeepCheckpoints { get; init; }
+
     /// <summary>Folder for checkpoints, the final and the best adapter; null keeps everything in memory.</summary>
     public string? OutputDirectory { get; init; }
 
     /// <summary>JSONL metrics file (one object per step, evaluation and event).</summary>
     public string? MetricsFile { get; init; }
 
-    /// <summary>Recompute layer activations in backward to save memory.</summary>
-    public bool GradientCheckpointing { get; init; }
-
     /// <summary>What the watchdog does on NaN/Inf and loss spikes.</summary>
     public WatchdogOptions Watchdog { get; init; } = new();
 
-    /// <summary>Resume from this checkpoint folder.</summary>
+    /// <summary>
+    /// Whether loss spikes count as anomalies (NaN and infinity always do); null = on for causal LM, off
+    /// for classification, whose per-batch loss jumps from near 0 to about 1 whenever a batch holds one
+    /// misclassified row.
+    /// </summary>
+    public bool? DetectLossSpikes { get; init; }
+
+    /// <summary>Resume from this checkpoint folder (a checkpoint-N folder or the output folder holding them).</summary>
     public string? ResumeFrom { get; init; }
 
     /// <summary>On resume, replace the checkpoint's peak rate by <see cref="LearningRate"/> (logged).</summary>
@@ -126,17 +154,4 @@ public sealed record TrainerOptions
 
     /// <summary>The optimizer steps a run over <paramref name="trainCount"/> examples will take: <see cref="MaxSteps"/>, else epochs × steps per epoch.</summary>
     public long PlannedSteps(int trainCount) => MaxSteps ?? (long)StepsPerEpoch(trainCount) * Epochs;
-
-    /// <summary>Checks ranges and says what to change.</summary>
-    /// <exception cref="ArgumentException">An option is out of range.</exception>
-    public void Validate()
-    {
-        if (LearningRate is double lr && (!(lr > 0) || !double.IsFinite(lr))) throw new ArgumentException($"--lr must be a positive number (got {lr}); LoRA usually uses 1e-4 to 3e-4.");
-        if (BatchSize < 1) throw new ArgumentException($"--batch-size must be at least 1 (got {BatchSize}).");
-        if (GradientAccumulation < 1) throw new ArgumentException($"--grad-accum must be at least 1 (got {GradientAccumulation}).");
-        if (Epochs < 1 && MaxSteps is null) throw new ArgumentException("Give --epochs ≥ 1 or --max-steps.");
-        if (MaxLength < 2) throw new ArgumentException($"--max-length must be at least 2 (got {MaxLength}).");
-        if (LoraPlusRatio <= 0) throw new ArgumentException($"The LoRA+ ratio must be positive (got {LoraPlusRatio}); 16 is the paper's suggestion.");
-        Lora.Validate();
-    }
 }

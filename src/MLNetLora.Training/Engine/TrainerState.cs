@@ -8,6 +8,8 @@ namespace MLNetLora.Training.Engine;
 /// Everything besides tensors that a resumed run needs to continue exactly where it stopped: the
 /// step, the position in the data order, generator states, the resolved schedule (so the rate
 /// curve continues instead of restarting), plateau and watchdog state, and early-stopping counters.
+/// The training loop keeps its position, early-stopping counters and loss average in this record
+/// and nowhere else; a checkpoint serialises it as it is and a resume deserialises it.
 /// </summary>
 public sealed record TrainerState
 {
@@ -52,4 +54,17 @@ public sealed record TrainerState
 
     /// <summary>Steps folded into <see cref="LossEma"/>.</summary>
     public long LossEmaSteps { get; init; }
+
+    /// <summary>A fresh run's state.</summary>
+    public static TrainerState Start(ulong seed, int trainExamples) => new() { Seed = seed, TrainExamples = trainExamples };
+
+    /// <summary>Folds a step's loss into the moving average (non-finite losses are left out).</summary>
+    public TrainerState WithLoss(double loss) =>
+        double.IsFinite(loss) ? this with { LossEma = 0.9 * LossEma + 0.1 * loss, LossEmaSteps = LossEmaSteps + 1 } : this;
+
+    /// <summary>The bias-corrected moving average of the loss (NaN before the first finite loss).</summary>
+    public double SmoothedLoss() => LossEmaSteps == 0 ? double.NaN : LossEma / (1 - Math.Pow(0.9, LossEmaSteps));
+
+    /// <summary>The fractional epoch reached, for <paramref name="microBatchesPerEpoch"/> micro-batches per epoch.</summary>
+    public double EpochProgress(int microBatchesPerEpoch) => Epoch + (double)BatchInEpoch / microBatchesPerEpoch;
 }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using MLNetLora.LibTorch;
 using MLNetLora.Models.Checkpoints;
@@ -65,9 +66,32 @@ public static class TrainingCheckpoint
         string path = Path.Combine(directory, StateFileName);
         if (!File.Exists(path))
             throw new CheckpointException($"'{directory}' is not a training checkpoint (no {StateFileName}). Pass a checkpoint-N folder or the output folder that holds them.", path);
-        return JsonSerializer.Deserialize<TrainerState>(File.ReadAllText(path), Json)
-            ?? throw new CheckpointException($"{path} is empty.", path);
+        var node = JsonNode.Parse(File.ReadAllText(path)) ?? throw new CheckpointException($"{path} is empty.", path);
+        // Checkpoints written before the schedule's rate was named LearningRate call it PeakRate.
+        if (node["Schedule"] is JsonObject schedule && schedule["LearningRate"] is null && schedule["PeakRate"] is JsonNode peak)
+        {
+            schedule.Remove("PeakRate");
+            schedule["LearningRate"] = peak.DeepClone();
+        }
+        return node.Deserialize<TrainerState>(Json) ?? throw new CheckpointException($"{path} is empty.", path);
     }
+
+    /// <summary>Deletes all but the newest <paramref name="keep"/> <c>checkpoint-N</c> folders under <paramref name="directory"/>.</summary>
+    /// <returns>The folders deleted.</returns>
+    public static IReadOnlyList<string> Prune(string directory, int keep)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(keep);
+        var old = Checkpoints(directory).Skip(keep).Select(x => x.Dir).ToList();
+        foreach (string d in old) Directory.Delete(d, recursive: true);
+        return old;
+    }
+
+    // Complete checkpoint-N folders, newest first.
+    private static IEnumerable<(string Dir, long N)> Checkpoints(string directory) =>
+        !Directory.Exists(directory) ? [] : Directory.GetDirectories(directory, "checkpoint-*")
+            .Select(d => (Dir: d, Ok: long.TryParse(Path.GetFileName(d)["checkpoint-".Length..], out long n), N: n))
+            .Where(x => x.Ok && File.Exists(Path.Combine(x.Dir, StateFileName)))
+            .OrderByDescending(x => x.N).Select(x => (x.Dir, x.N));
 
     /// <summary>Copies the adapter weights and optimizer moments of a checkpoint into a prepared trainer's model and optimizer.</summary>
     /// <exception cref="CheckpointException">A tensor is missing or has another shape (the checkpoint is from another model or LoRA setup).</exception>
@@ -96,14 +120,8 @@ public static class TrainingCheckpoint
     public static string Resolve(string directory)
     {
         if (File.Exists(Path.Combine(directory, StateFileName))) return directory;
-        if (Directory.Exists(directory))
-        {
-            var newest = Directory.GetDirectories(directory, "checkpoint-*")
-                .Select(d => (Dir: d, Ok: long.TryParse(Path.GetFileName(d)["checkpoint-".Length..], out long n), N: n))
-                .Where(x => x.Ok && File.Exists(Path.Combine(x.Dir, StateFileName)))
-                .OrderByDescending(x => x.N).FirstOrDefault();
-            if (newest.Dir is not null) return newest.Dir;
-        }
+        var newest = Checkpoints(directory).FirstOrDefault();
+        if (newest.Dir is not null) return newest.Dir;
         throw new CheckpointException($"No checkpoint found in '{directory}'. Pass the output folder of an earlier run (it holds checkpoint-N folders) or one checkpoint-N folder.", directory);
     }
 

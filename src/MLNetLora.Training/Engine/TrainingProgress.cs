@@ -32,11 +32,12 @@ public sealed record EvaluationResult(long Step, double Epoch, double Loss, doub
 /// <param name="FinalLoss">Last step's loss.</param>
 /// <param name="Evaluations">Every evaluation, in order.</param>
 /// <param name="BestEvalLoss">Best evaluation loss, if any evaluation ran.</param>
-/// <param name="StopReason">Completed, cancelled, early-stopped or stopped by the watchdog (with its message).</param>
+/// <param name="StopReason">Why the run ended.</param>
+/// <param name="StopMessage">The same in words, with the numbers behind it (for logs).</param>
 /// <param name="LastCheckpoint">Folder of the last checkpoint written, if any.</param>
 public sealed record TrainingResult(long Steps, double FinalLoss, IReadOnlyList<EvaluationResult> Evaluations,
-    double? BestEvalLoss, string StopReason, string? LastCheckpoint)
+    double? BestEvalLoss, TrainingStopReason StopReason, string StopMessage, string? LastCheckpoint)
 {
     /// <summary>Whether cancellation ended the run.</summary>
-    public bool Cancelled => StopReason.StartsWith("cancelled", StringComparison.Ordinal);
+    public bool Cancelled => StopReason == TrainingStopReason.Cancelled;
 }

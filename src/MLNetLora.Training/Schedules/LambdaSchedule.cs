@@ -23,7 +23,7 @@ internal abstract class LambdaSchedule : ILearningRateSchedule
     public double LearningRate(long step)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(step);
-        return Options.PeakRate * Lambda(step);
+        return Options.LearningRate * Lambda(step);
     }
 
     /// <summary>The multiplier of the peak rate at <paramref name="step"/> (non-negative).</summary>

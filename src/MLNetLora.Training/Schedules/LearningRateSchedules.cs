@@ -51,7 +51,7 @@ public static class LearningRateSchedules
         ArgumentNullException.ThrowIfNull(options);
         var o = options;
         string name = Enum.IsDefined(o.Kind) ? ScheduleKindNames.ToName(o.Kind) : throw Bad($"unknown schedule kind {o.Kind}");
-        if (!double.IsFinite(o.PeakRate) || o.PeakRate <= 0) throw Bad($"{name}: the peak rate must be a positive number, got {o.PeakRate}");
+        if (!double.IsFinite(o.LearningRate) || o.LearningRate <= 0) throw Bad($"{name}: the peak rate must be a positive number, got {o.LearningRate}");
         if (o.TotalSteps < 0) throw Bad($"{name}: total steps must not be negative, got {o.TotalSteps}");
         if (!Enum.IsDefined(o.WarmupShape)) throw Bad($"{name}: unknown warmup shape {o.WarmupShape}");
         if (o.WarmupShape == WarmupShape.Exponential && !(o.ExponentialWarmupStart > 0 && o.ExponentialWarmupStart < 1))
@@ -78,8 +78,8 @@ public static class LearningRateSchedules
                 RequireTotal(o, name);
                 if (o.TotalSteps <= warmup)
                     throw Bad($"polynomial: total steps ({o.TotalSteps}) must exceed warmup ({warmup}); transformers divides by their difference");
-                if (!(o.PolynomialEndRate >= 0 && o.PolynomialEndRate < o.PeakRate))
-                    throw Bad($"polynomial: the end rate ({o.PolynomialEndRate}) must be at least 0 and below the peak ({o.PeakRate})");
+                if (!(o.PolynomialEndRate >= 0 && o.PolynomialEndRate < o.LearningRate))
+                    throw Bad($"polynomial: the end rate ({o.PolynomialEndRate}) must be at least 0 and below the peak ({o.LearningRate})");
                 if (!(o.PolynomialPower > 0) || !double.IsFinite(o.PolynomialPower))
                     throw Bad($"polynomial: the power must be a positive number, got {o.PolynomialPower}");
                 break;
@@ -161,9 +161,9 @@ public static class LearningRateSchedules
         if (o.MinRate is not null && o.MinRateRatio is not null)
             throw Bad($"{name}: set the floor as a rate ({o.MinRate}) or as a ratio ({o.MinRateRatio}), not both");
         // transformers converts an absolute floor with min_lr / peak; keeping that exact division keeps the curve bit-identical.
-        double ratio = o.MinRate is { } m ? m / o.PeakRate : o.MinRateRatio ?? fallback;
+        double ratio = o.MinRate is { } m ? m / o.LearningRate : o.MinRateRatio ?? fallback;
         if (!(ratio >= 0 && ratio <= 1))
-            throw Bad($"{name}: the floor must be between 0 and the peak rate {o.PeakRate}; as a ratio it is {ratio}");
+            throw Bad($"{name}: the floor must be between 0 and the peak rate {o.LearningRate}; as a ratio it is {ratio}");
         return ratio;
     }
 

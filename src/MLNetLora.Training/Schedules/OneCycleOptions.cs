@@ -4,7 +4,7 @@ namespace MLNetLora.Training.Schedules;
 
 /// <summary>
 /// Parameters of <see cref="ScheduleKind.OneCycle"/>, with PyTorch <c>OneCycleLR</c>'s names and
-/// defaults. The peak is <see cref="ScheduleOptions.PeakRate"/> (<c>max_lr</c>).
+/// defaults. The peak is <see cref="ScheduleOptions.LearningRate"/> (<c>max_lr</c>).
 /// </summary>
 public sealed record OneCycleOptions
 {

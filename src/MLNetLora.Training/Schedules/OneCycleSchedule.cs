@@ -19,7 +19,7 @@ internal sealed class OneCycleSchedule : ILearningRateSchedule
         var o = resolved.OneCycle;
         totalSteps = resolved.TotalSteps;
         anneal = o.Anneal;
-        double maxRate = resolved.PeakRate;
+        double maxRate = resolved.LearningRate;
         double initial = maxRate / o.DivFactor;
         double min = initial / o.FinalDivFactor;
         // End steps are doubles computed exactly as PyTorch does (0.3 * 100 - 1 is 29.000000000000004).

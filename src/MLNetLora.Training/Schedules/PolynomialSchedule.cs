@@ -6,7 +6,7 @@ namespace MLNetLora.Training.Schedules;
 /// </summary>
 internal sealed class PolynomialSchedule(ScheduleOptions resolved) : LambdaSchedule(resolved)
 {
-    private readonly double lrInit = resolved.PeakRate;
+    private readonly double lrInit = resolved.LearningRate;
     private readonly double lrEnd = resolved.PolynomialEndRate;
     private readonly double power = resolved.PolynomialPower;
 

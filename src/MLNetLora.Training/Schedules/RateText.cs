@@ -3,7 +3,7 @@ using System.Globalization;
 namespace MLNetLora.Training.Schedules;
 
 /// <summary>Rates written the way users type them on the command line (<c>2e-4</c>), for logs and advice.</summary>
-internal static class RateText
+public static class RateText
 {
     /// <summary>Up to three significant digits: <c>9.7e-4</c>, <c>1e-3</c>.</summary>
     public static string Format(double rate) => Write(rate, "0.##e0");

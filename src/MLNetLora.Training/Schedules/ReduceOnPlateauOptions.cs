@@ -4,7 +4,7 @@ namespace MLNetLora.Training.Schedules;
 
 /// <summary>
 /// Parameters of <see cref="ScheduleKind.ReduceOnPlateau"/>, with PyTorch <c>ReduceLROnPlateau</c>'s
-/// names and defaults. The starting rate is <see cref="ScheduleOptions.PeakRate"/>; one "epoch" in
+/// names and defaults. The starting rate is <see cref="ScheduleOptions.LearningRate"/>; one "epoch" in
 /// PyTorch's wording is one call to <see cref="ReduceOnPlateauSchedule.Report"/>.
 /// </summary>
 public sealed record ReduceOnPlateauOptions

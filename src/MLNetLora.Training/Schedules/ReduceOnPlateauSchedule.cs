@@ -21,7 +21,7 @@ public sealed class ReduceOnPlateauSchedule : ILearningRateSchedule
     {
         Options = resolved;
         p = resolved.Plateau;
-        rate = resolved.PeakRate;
+        rate = resolved.LearningRate;
         best = Worst;
     }
 

@@ -16,7 +16,7 @@ public sealed record ScheduleOptions
     /// The rate the curve is built around: the plateau after warmup, the start of the decay, the
     /// <c>max_lr</c> of one-cycle and the starting rate of reduce-on-plateau. Must be positive.
     /// </summary>
-    public double PeakRate { get; init; }
+    public double LearningRate { get; init; }
 
     /// <summary>
     /// Optimizer steps in the whole run (after gradient accumulation). Required by every kind that

@@ -50,7 +50,7 @@ public sealed class LossWatchdog
         var o = observation;
         if (double.IsFinite(o.LearningRate)) maxRateSeen = Math.Max(maxRateSeen, o.LearningRate);
         string lr = RateText.Format(o.LearningRate);
-        string lower = RateText.Round((Options.PeakRate ?? o.LearningRate) * Options.LowerRateFactor);
+        string lower = RateText.Round((Options.LearningRate ?? o.LearningRate) * Options.LowerRateFactor);
 
         if (!double.IsFinite(o.Loss))
             return Anomaly(o, WatchdogEventKind.NonFiniteLoss,
@@ -158,7 +158,7 @@ public sealed class LossWatchdog
     private WatchdogEvent? CheckFlat(StepObservation o)
     {
         if (flatWarned || history.Count < Options.FlatWindow) return null;
-        double reference = Options.PeakRate ?? maxRateSeen;
+        double reference = Options.LearningRate ?? maxRateSeen;
         if (!(reference < Options.FlatRateThreshold)) return null;
 
         var window = history.Skip(history.Count - Options.FlatWindow).ToArray();
@@ -169,7 +169,7 @@ public sealed class LossWatchdog
         if (!(change < Options.FlatRelativeChange)) return null;
 
         flatWarned = true;
-        string which = Options.PeakRate is null ? "highest so far" : "peak";
+        string which = Options.LearningRate is null ? "highest so far" : "peak";
         var ev = new WatchdogEvent
         {
             Step = o.Step, Kind = WatchdogEventKind.RateTooLow, Action = WatchdogAction.Continue,
@@ -219,8 +219,8 @@ public sealed class LossWatchdog
         if (o.FlatWindow < 4) throw new ArgumentException($"FlatWindow must be at least 4, got {o.FlatWindow}.", nameof(options));
         if (!(o.FlatRelativeChange >= 0)) throw new ArgumentException($"FlatRelativeChange must not be negative, got {o.FlatRelativeChange}.", nameof(options));
         if (!(o.FlatRateThreshold >= 0)) throw new ArgumentException($"FlatRateThreshold must not be negative, got {o.FlatRateThreshold}.", nameof(options));
-        if (o.PeakRate is { } p && !(p > 0 && double.IsFinite(p)))
-            throw new ArgumentException($"PeakRate must be a positive number, got {p}.", nameof(options));
+        if (o.LearningRate is { } p && !(p > 0 && double.IsFinite(p)))
+            throw new ArgumentException($"LearningRate must be a positive number, got {p}.", nameof(options));
     }
 
     private static string Num(double v) =>

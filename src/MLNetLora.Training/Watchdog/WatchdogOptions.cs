@@ -51,5 +51,5 @@ public sealed record WatchdogOptions
     public double FlatRateThreshold { get; init; } = 1e-5;
 
     /// <summary>The schedule's peak rate, if known; used for advice and for the flat test. Otherwise the highest rate seen so far is used.</summary>
-    public double? PeakRate { get; init; }
+    public double? LearningRate { get; init; }
 }

@@ -120,7 +120,7 @@ public class TrainCommandTests : TempDirFixture
         yield return Case("--scheduler cosinus is not a schedule", "--scheduler", "cosinus");
         yield return Case("unknown module 'attn'", "--target-modules", "q_proj,attn");
         yield return Case("must end in .png or .svg", "--chart", "curves.jpg");
-        yield return Case("needs both --resume DIR and --lr RATE", "--override-lr", "--lr", "1e-3");
+        yield return Case("needs both --resume and --lr", "--override-lr", "--lr", "1e-3");
         yield return Case("--watchdog ignore is not valid", "--watchdog", "ignore");
         yield return Case("--precision fp8 is not valid", "--precision", "fp8");
         yield return Case("only --task classification uses", "--label-field", "kind");

@@ -14,7 +14,7 @@ public class DecayToFloorScheduleTests
 
     private static ScheduleOptions Base(ScheduleKind kind) => new()
     {
-        Kind = kind, PeakRate = Peak, TotalSteps = Total, WarmupSteps = Warmup,
+        Kind = kind, LearningRate = Peak, TotalSteps = Total, WarmupSteps = Warmup,
     };
 
     [Test]
@@ -62,7 +62,7 @@ public class DecayToFloorScheduleTests
     [Test]
     public void InverseSqrt_NoWarmup_UsesTenThousandStepTimescale()
     {
-        var s = LearningRateSchedules.Create(new ScheduleOptions { Kind = ScheduleKind.InverseSqrt, PeakRate = Peak });
+        var s = LearningRateSchedules.Create(new ScheduleOptions { Kind = ScheduleKind.InverseSqrt, LearningRate = Peak });
         Assert.That(s.Options.Timescale, Is.EqualTo(10_000));
         ScheduleAssert.Rates(s, (0, Peak), (30_000, Peak / 2));
     }

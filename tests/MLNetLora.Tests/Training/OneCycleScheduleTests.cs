@@ -10,7 +10,7 @@ public class OneCycleScheduleTests
 
     private static ILearningRateSchedule Make(OneCycleOptions? o = null) => LearningRateSchedules.Create(new ScheduleOptions
     {
-        Kind = ScheduleKind.OneCycle, PeakRate = MaxLr, TotalSteps = Total, OneCycle = o ?? new OneCycleOptions(),
+        Kind = ScheduleKind.OneCycle, LearningRate = MaxLr, TotalSteps = Total, OneCycle = o ?? new OneCycleOptions(),
     });
 
     private static double Cos(double start, double end, double pct) => end + (start - end) / 2 * (Math.Cos(Math.PI * pct) + 1);
@@ -69,7 +69,7 @@ public class OneCycleScheduleTests
         // 0.1 * 10 - 1 == 0: PyTorch would divide 0 by 0 at step 0.
         var ex = Assert.Throws<ArgumentException>(() => LearningRateSchedules.Create(new ScheduleOptions
         {
-            Kind = ScheduleKind.OneCycle, PeakRate = MaxLr, TotalSteps = 10, OneCycle = new OneCycleOptions { PctStart = 0.1 },
+            Kind = ScheduleKind.OneCycle, LearningRate = MaxLr, TotalSteps = 10, OneCycle = new OneCycleOptions { PctStart = 0.1 },
         }));
         Assert.That(ex!.Message, Does.Contain("pct_start"));
     }

@@ -10,7 +10,7 @@ public class ReduceOnPlateauScheduleTests
 
     private static ReduceOnPlateauSchedule Make(ReduceOnPlateauOptions p) => (ReduceOnPlateauSchedule)LearningRateSchedules.Create(new ScheduleOptions
     {
-        Kind = ScheduleKind.ReduceOnPlateau, PeakRate = Peak, Plateau = p,
+        Kind = ScheduleKind.ReduceOnPlateau, LearningRate = Peak, Plateau = p,
     });
 
     [Test]
@@ -78,7 +78,7 @@ public class ReduceOnPlateauScheduleTests
     {
         var s = (ReduceOnPlateauSchedule)LearningRateSchedules.Create(new ScheduleOptions
         {
-            Kind = ScheduleKind.ReduceOnPlateau, PeakRate = 1e-7, Plateau = new ReduceOnPlateauOptions { Patience = 0, Factor = 0.1 },
+            Kind = ScheduleKind.ReduceOnPlateau, LearningRate = 1e-7, Plateau = new ReduceOnPlateauOptions { Patience = 0, Factor = 0.1 },
         });
         s.Report(1.0);
         Assert.That(s.Report(1.0), Is.True, "1e-7 -> 1e-8 drops 9e-8 > eps 1e-8");

@@ -16,7 +16,7 @@ public class ScheduleOptionsTests
         // transformers: math.ceil(num_training_steps * warmup_ratio), evaluated in doubles.
         long expected = (long)Math.Ceiling(total * ratio);
         Assert.That(LearningRateSchedules.WarmupStepsFromRatio(total, ratio), Is.EqualTo(expected));
-        var resolved = LearningRateSchedules.Resolve(new ScheduleOptions { PeakRate = 1e-3, TotalSteps = total, WarmupRatio = ratio });
+        var resolved = LearningRateSchedules.Resolve(new ScheduleOptions { LearningRate = 1e-3, TotalSteps = total, WarmupRatio = ratio });
         Assert.That(resolved.WarmupSteps, Is.EqualTo(expected));
         Assert.That(resolved.WarmupRatio, Is.Null);
     }
@@ -33,7 +33,7 @@ public class ScheduleOptionsTests
     public void Resolve_WarmupStepsAndRatio_Throws()
     {
         var ex = Assert.Throws<ArgumentException>(() =>
-            LearningRateSchedules.Resolve(new ScheduleOptions { PeakRate = 1e-3, TotalSteps = 100, WarmupSteps = 5, WarmupRatio = 0.1 }));
+            LearningRateSchedules.Resolve(new ScheduleOptions { LearningRate = 1e-3, TotalSteps = 100, WarmupSteps = 5, WarmupRatio = 0.1 }));
         Assert.That(ex!.Message, Does.Contain("not both"));
     }
 
@@ -43,7 +43,7 @@ public class ScheduleOptionsTests
         const double peak = 2e-4, start = 0.01;
         var s = LearningRateSchedules.Create(new ScheduleOptions
         {
-            Kind = ScheduleKind.Cosine, PeakRate = peak, TotalSteps = 100, WarmupSteps = 10,
+            Kind = ScheduleKind.Cosine, LearningRate = peak, TotalSteps = 100, WarmupSteps = 10,
             WarmupShape = WarmupShape.Exponential, ExponentialWarmupStart = start,
         });
         ScheduleAssert.Rates(s, (0, peak * start), (5, peak * Math.Sqrt(start)), (9, peak * Math.Pow(start, 0.1)), (10, peak));
@@ -59,7 +59,7 @@ public class ScheduleOptionsTests
     {
         Assert.Throws<ArgumentException>(() => LearningRateSchedules.Create(new ScheduleOptions
         {
-            PeakRate = 1e-3, TotalSteps = 100, WarmupSteps = 10, WarmupShape = WarmupShape.Exponential, ExponentialWarmupStart = start,
+            LearningRate = 1e-3, TotalSteps = 100, WarmupSteps = 10, WarmupShape = WarmupShape.Exponential, ExponentialWarmupStart = start,
         }));
     }
 
@@ -90,7 +90,7 @@ public class ScheduleOptionsTests
 
     private static IEnumerable<ScheduleOptions> EveryKind()
     {
-        var common = new ScheduleOptions { PeakRate = 3e-4, TotalSteps = 60, WarmupRatio = 0.1, WarmupShape = WarmupShape.Exponential };
+        var common = new ScheduleOptions { LearningRate = 3e-4, TotalSteps = 60, WarmupRatio = 0.1, WarmupShape = WarmupShape.Exponential };
         yield return common with { Kind = ScheduleKind.Constant };
         yield return common with { Kind = ScheduleKind.ConstantWithWarmup };
         yield return common with { Kind = ScheduleKind.Linear };
@@ -122,7 +122,7 @@ public class ScheduleOptionsTests
     public void Resolve_DecayingKindWithoutTotal_Throws()
     {
         foreach (var kind in new[] { ScheduleKind.Linear, ScheduleKind.Cosine, ScheduleKind.Polynomial, ScheduleKind.OneCycle })
-            Assert.Throws<ArgumentException>(() => LearningRateSchedules.Create(new ScheduleOptions { Kind = kind, PeakRate = 1e-3 }), kind.ToString());
+            Assert.Throws<ArgumentException>(() => LearningRateSchedules.Create(new ScheduleOptions { Kind = kind, LearningRate = 1e-3 }), kind.ToString());
     }
 
     [TestCase(0.0)]
@@ -130,6 +130,6 @@ public class ScheduleOptionsTests
     [TestCase(double.NaN)]
     public void Resolve_BadPeak_Throws(double peak)
     {
-        Assert.Throws<ArgumentException>(() => LearningRateSchedules.Create(new ScheduleOptions { PeakRate = peak, TotalSteps = 10 }));
+        Assert.Throws<ArgumentException>(() => LearningRateSchedules.Create(new ScheduleOptions { LearningRate = peak, TotalSteps = 10 }));
     }
 }

@@ -163,7 +163,8 @@ public class TrainerTests
             Watchdog = new WatchdogOptions { MinWindow = 100 } };
         using var trainer = new LoraTrainer(model, options);
         var r = trainer.Train(Counting(8, 12, 7), Counting(8, 12, 70));
-        Assert.That(r.StopReason, Does.StartWith("early stopping"));
+        Assert.That(r.StopReason, Is.EqualTo(TrainingStopReason.EarlyStopping));
+        Assert.That(r.StopMessage, Does.StartWith("early stopping"));
         Assert.That(r.Steps, Is.LessThan(40));
         var evals = r.Evaluations.Select(e => e.Loss).ToList();
         Assert.That(evals[^1], Is.GreaterThanOrEqualTo(r.BestEvalLoss!.Value));

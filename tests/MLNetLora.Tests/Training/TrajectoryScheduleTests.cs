@@ -18,7 +18,7 @@ public class TrajectoryScheduleTests
 
         var schedule = LearningRateSchedules.Create(new ScheduleOptions
         {
-            Kind = ScheduleKind.Cosine, PeakRate = 1e-3, TotalSteps = steps.Length, WarmupSteps = 3,
+            Kind = ScheduleKind.Cosine, LearningRate = 1e-3, TotalSteps = steps.Length, WarmupSteps = 3,
         });
         Assert.Multiple(() =>
         {

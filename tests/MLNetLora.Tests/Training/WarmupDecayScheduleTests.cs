@@ -14,7 +14,7 @@ public class WarmupDecayScheduleTests
 
     private static ILearningRateSchedule Make(ScheduleKind kind, double? cycles = null) => LearningRateSchedules.Create(new ScheduleOptions
     {
-        Kind = kind, PeakRate = Peak, TotalSteps = Total, WarmupSteps = Warmup, NumCycles = cycles,
+        Kind = kind, LearningRate = Peak, TotalSteps = Total, WarmupSteps = Warmup, NumCycles = cycles,
     });
 
     [Test]
@@ -109,7 +109,7 @@ public class WarmupDecayScheduleTests
     public void Linear_WarmupLongerThanRun_StaysAtZeroAfterWarmup()
     {
         // transformers' max(0, ...) with max(1, total - warmup) in the denominator.
-        var s = LearningRateSchedules.Create(new ScheduleOptions { Kind = ScheduleKind.Linear, PeakRate = Peak, TotalSteps = 10, WarmupSteps = 20 });
+        var s = LearningRateSchedules.Create(new ScheduleOptions { Kind = ScheduleKind.Linear, LearningRate = Peak, TotalSteps = 10, WarmupSteps = 20 });
         ScheduleAssert.Rates(s, (0, 0.0), (10, Peak * 10 / 20), (19, Peak * 19 / 20), (20, 0.0), (25, 0.0));
     }
 }
