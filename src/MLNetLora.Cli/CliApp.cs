@@ -48,7 +48,7 @@ public static class CliApp
         }
         catch (Exception e) when (IsUserError(e))
         {
-            stderr.WriteLine("error: " + e.Message);
+            stderr.WriteLine("error: " + Commands.CliOptionNames.Translate(e.Message));
             if (verbose) stderr.WriteLine(e);
             return UsageExitCode;
         }
@@ -110,7 +110,7 @@ public static class CliApp
     // libtorch install), and their messages already say what to do, so a stack trace would only hide that.
     private static bool IsUserError(Exception e) =>
         e is UsageException or CheckpointException or FileNotFoundException or DirectoryNotFoundException
-            or InvalidDataException or NotSupportedException or LibTorchNotFoundException;
+            or InvalidDataException or NotSupportedException or LibTorchNotFoundException or Training.Engine.TrainerOptionException;
 
     private static bool IsHelp(string arg) => arg is "-h" or "--help";
 

@@ -34,6 +34,8 @@ public static partial class CliOptionNames
         ["Lora.Dropout"] = "--lora-dropout",
         ["Lora.TargetModules"] = "--target-modules",
         ["TargetModules"] = "--target-modules",
+        ["TextFields"] = "--text-fields",
+        ["LabelField"] = "--label-field",
         [nameof(TrainerOptions.Device)] = "--device",
         [nameof(TrainerOptions.Precision)] = "--precision",
         [nameof(TrainerOptions.Seed)] = "--seed",
@@ -67,7 +69,7 @@ public static partial class CliOptionNames
         return new UsageException(Translate(message), e);
     }
 
-    // Dotted PascalCase paths such as Lora.Rank or LearningRate; unknown ones are left as they are.
-    [GeneratedRegex(@"(?<![\w.-])[A-Z][A-Za-z]*(\.[A-Z][A-Za-z]*)*(?![\w])")]
+    // Dotted PascalCase paths such as Lora.Rank or LearningRate, not inside a file path; unknown ones are left as they are.
+    [GeneratedRegex(@"(?<![\w.\-/\\])[A-Z][A-Za-z]*(\.[A-Z][A-Za-z]*)*(?!\w|\.\w)")]
     private static partial Regex PropertyName();
 }

@@ -43,6 +43,8 @@ public sealed class TrainingConsole
     public void Log(string line)
     {
         ArgumentNullException.ThrowIfNull(line);
+        // The training layer speaks of its properties (LearningRate); the CLI user knows the flags (--lr).
+        line = CliOptionNames.Translate(line);
         // stderr on the same terminal would tear the panel being redrawn above it.
         if (display is not null && SharesTerminal)
         {

@@ -78,7 +78,7 @@ public static class PeftAdapterIO
     {
         string path = Path.Combine(directory, ConfigFileName);
         if (!File.Exists(path))
-            throw new CheckpointException($"No {ConfigFileName} in '{directory}'. Point --adapter at a folder saved by PEFT's save_pretrained or by MLNetLora.", path);
+            throw new CheckpointException($"No {ConfigFileName} in '{directory}'. Point the adapter path at a folder saved by PEFT's save_pretrained or by MLNetLora.", path);
         JsonNode root;
         try { root = JsonNode.Parse(File.ReadAllText(path)) ?? throw new JsonException("empty"); }
         catch (JsonException e) { throw new CheckpointException($"{path} is not valid JSON: {e.Message}", path, e); }

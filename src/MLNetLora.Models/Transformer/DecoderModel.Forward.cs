@@ -46,7 +46,7 @@ public sealed partial class DecoderModel
         ArgumentNullException.ThrowIfNull(inputIds);
         long bsz = inputIds.Size(0), t = inputIds.Size(1);
         if (t > Rope.MaxPositions)
-            throw new ArgumentException($"The sequence has {t} tokens but the model supports {Rope.MaxPositions} positions; truncate it or lower --max-length.", nameof(inputIds));
+            throw new ArgumentException($"The sequence has {t} tokens but the model supports {Rope.MaxPositions} positions; truncate it or lower MaxLength.", nameof(inputIds));
         var pass = new ForwardPass();
         using var scope = TensorScope.Begin();
         var ids = inputIds.Device == Device ? inputIds : inputIds.To(Device);

@@ -111,7 +111,7 @@ public static class DatasetLoader
         foreach (string f in fields)
         {
             if (!r.TryGetValue(f, out var v))
-                throw new InvalidDataException($"Row {i + 1} has no '{f}' field (it has: {string.Join(", ", r.Keys)}). Choose the text with --text-fields.");
+                throw new InvalidDataException($"Row {i + 1} has no '{f}' field (it has: {string.Join(", ", r.Keys)}). Choose the text with TextFields.");
             parts.Add(Str(v));
         }
         return string.Join("\n", parts);
@@ -119,7 +119,7 @@ public static class DatasetLoader
 
     private static string LabelText(Dictionary<string, JsonElement> r, string field, int i) =>
         r.TryGetValue(field, out var v) ? Str(v)
-        : throw new InvalidDataException($"Row {i + 1} has no '{field}' field (it has: {string.Join(", ", r.Keys)}). Name the label column with --label-field.");
+        : throw new InvalidDataException($"Row {i + 1} has no '{field}' field (it has: {string.Join(", ", r.Keys)}). Name the label column with LabelField.");
 
     private static string Str(JsonElement e) => e.ValueKind == JsonValueKind.String ? e.GetString() ?? "" : e.GetRawText();
 

@@ -114,8 +114,8 @@ public static class LearningRateAdvisor
         text.Append(CultureInfo.InvariantCulture, $" The {formula} differs from {reference}: every adapter update is about {size} than at the reference, ");
         text.Append(CultureInfo.InvariantCulture, $"as if the rate were {RateText.Format(rate * relative)} there. The rate is left as is because alpha is what sets this; ");
         text.Append(relative > 1
-            ? FormattableString.Invariant($"if the loss spikes, lower alpha or --lr (to about {RateText.Round(rate / relative)} for reference-size updates).")
-            : FormattableString.Invariant($"if the loss stays flat, raise alpha or --lr (to about {RateText.Round(rate / relative)} for reference-size updates)."));
+            ? FormattableString.Invariant($"if the loss spikes, lower Lora.Alpha or LearningRate (to about {RateText.Round(rate / relative)} for reference-size updates).")
+            : FormattableString.Invariant($"if the loss stays flat, raise Lora.Alpha or LearningRate (to about {RateText.Round(rate / relative)} for reference-size updates)."));
         return scale;
     }
 

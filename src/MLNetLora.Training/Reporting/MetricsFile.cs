@@ -26,7 +26,7 @@ public static class MetricsFile
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     public static (List<TrainRow> Train, List<EvalRow> Eval) Read(string path)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"Metrics file '{path}' not found; pass the file given to --metrics.", path);
+        if (!File.Exists(path)) throw new FileNotFoundException($"Metrics file '{path}' not found; pass the file given as MetricsFile.", path);
         var train = new SortedDictionary<long, TrainRow>();
         var eval = new SortedDictionary<long, EvalRow>();
         foreach (string line in File.ReadLines(path))

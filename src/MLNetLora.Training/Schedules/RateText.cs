@@ -8,7 +8,7 @@ public static class RateText
     /// <summary>Up to three significant digits: <c>9.7e-4</c>, <c>1e-3</c>.</summary>
     public static string Format(double rate) => Write(rate, "0.##e0");
 
-    /// <summary>One significant digit, for advice such as "lower --lr to 3e-4".</summary>
+    /// <summary>One significant digit, for advice such as "lower LearningRate to 3e-4".</summary>
     public static string Round(double rate) => Write(rate, "0e0");
 
     private static string Write(double rate, string format)

@@ -54,13 +54,13 @@ public sealed class LossWatchdog
 
         if (!double.IsFinite(o.Loss))
             return Anomaly(o, WatchdogEventKind.NonFiniteLoss,
-                $"loss is {Num(o.Loss)} at step {o.Step} (lr {lr}, grad norm {Num(o.GradNorm)}): lower --lr to {lower}, add warmup " +
+                $"loss is {Num(o.Loss)} at step {o.Step} (lr {lr}, grad norm {Num(o.GradNorm)}): lower LearningRate to {lower}, add warmup " +
                 "and keep gradient clipping at 1.0; if it happens at a low rate, check that batch for empty or corrupt examples and " +
                 "the precision (fp16 overflows where bf16 does not)", null, null, null);
 
         if (!double.IsFinite(o.GradNorm))
             return Anomaly(o, WatchdogEventKind.NonFiniteGradNorm,
-                $"gradient norm is {Num(o.GradNorm)} at step {o.Step} (loss {Num(o.Loss)}, lr {lr}): lower --lr to {lower} or add warmup; " +
+                $"gradient norm is {Num(o.GradNorm)} at step {o.Step} (loss {Num(o.Loss)}, lr {lr}): lower LearningRate to {lower} or add warmup; " +
                 "if it happens at a low rate, check the precision (fp16 overflows where bf16 does not)", null, null, null);
 
         if (history.Count >= Options.MinWindow)
@@ -71,7 +71,7 @@ public sealed class LossWatchdog
             if (z > Options.ZThreshold)
                 return Anomaly(o, WatchdogEventKind.LossSpike,
                     $"loss spiked from {Num(mean)} to {Num(o.Loss)} (z={z.ToString("0.0", CultureInfo.InvariantCulture)}) at step {o.Step}, " +
-                    $"lr {lr}: lower --lr to {lower} or add warmup", z, mean, std);
+                    $"lr {lr}: lower LearningRate to {lower} or add warmup", z, mean, std);
         }
 
         consecutiveAnomalies = 0;
@@ -175,7 +175,7 @@ public sealed class LossWatchdog
             Step = o.Step, Kind = WatchdogEventKind.RateTooLow, Action = WatchdogAction.Continue,
             Message = $"loss changed only {Num(change * 100)}% over the last {Options.FlatWindow} steps ({Num(first)} -> {Num(last)}) " +
                       $"at lr {RateText.Format(o.LearningRate)} ({which} {RateText.Format(reference)}): the rate is probably too low. " +
-                      $"Raise --lr about 10x (to {RateText.Round(reference * 10)}); if the loss is flat at any rate, check that the " +
+                      $"Raise LearningRate about 10x (to {RateText.Round(reference * 10)}); if the loss is flat at any rate, check that the " +
                       "adapter weights are trainable and receive gradients",
             Loss = o.Loss, GradNorm = o.GradNorm, LearningRate = o.LearningRate,
             WindowMean = first, RelativeChange = change,

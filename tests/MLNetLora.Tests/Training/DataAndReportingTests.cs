@@ -83,7 +83,7 @@ public class DataAndReportingTests
     {
         var tok = Tok();
         var ex = Assert.Throws<InvalidDataException>(() => DatasetLoader.Load(Write("a.jsonl", "{\"body\":\"x\"}\n"), tok, new DatasetOptions()));
-        Assert.That(ex!.Message, Does.Contain("no 'text' field").And.Contain("--text-fields"));
+        Assert.That(ex!.Message, Does.Contain("no 'text' field").And.Contain("TextFields"));
         ex = Assert.Throws<InvalidDataException>(() => DatasetLoader.Load(Write("a.jsonl", "not json\n"), tok, new DatasetOptions()));
         Assert.That(ex!.Message, Does.Contain("Line 1"));
         ex = Assert.Throws<InvalidDataException>(() => DatasetLoader.Load(Write("a.parquet", "x"), tok, new DatasetOptions()));

@@ -90,7 +90,7 @@ public class LearningRateAdvisorTests
         Assert.That(r.Rate, Is.EqualTo(2e-4), "alpha/r is reported, not compensated");
         Assert.That(r.AdapterScale, Is.EqualTo(32.0 / 8));
         Assert.That(r.Explanation, Does.Contain("alpha/r = 32/8 = 4").And.Contain("4x larger").And.Contain("as if the rate were 8e-4")
-            .And.Contain("lower alpha or --lr (to about 5e-5"));
+            .And.Contain("lower Lora.Alpha or LearningRate (to about 5e-5"));
     }
 
     [Test]
@@ -98,7 +98,7 @@ public class LearningRateAdvisorTests
     {
         var r = LearningRateAdvisor.Recommend(FineTuneMethod.QLora, BatchSize.OfSequences(16), loraRank: 64, loraAlpha: 16);
         Assert.That(r.AdapterScale, Is.EqualTo(0.25));
-        Assert.That(r.Explanation, Does.Contain("4x smaller").And.Contain("raise alpha or --lr"));
+        Assert.That(r.Explanation, Does.Contain("4x smaller").And.Contain("raise Lora.Alpha or LearningRate"));
     }
 
     [Test]

@@ -32,7 +32,7 @@ public class LossWatchdogTests
         Assert.That(ev.Step, Is.EqualTo(100));
         Assert.That(ev.WindowMean, Is.EqualTo(2.1).Within(0.05));
         Assert.That(d.Message, Does.Contain("loss spiked from 2.1").And.Contain("to 9.8").And.Contain("lr 1e-3")
-            .And.Contain("lower --lr to 3e-4 or add warmup"));
+            .And.Contain("lower LearningRate to 3e-4 or add warmup"));
         Assert.That(dog.Events, Is.EqualTo(new[] { ev }));
     }
 
@@ -79,7 +79,7 @@ public class LossWatchdogTests
         var d = dog.Observe(new StepObservation(5, double.NaN, double.NaN, Lr));
         Assert.That(d.Action, Is.EqualTo(WatchdogAction.SkipUpdate));
         Assert.That(d.Events[0].Kind, Is.EqualTo(WatchdogEventKind.NonFiniteLoss));
-        Assert.That(d.Message, Does.Contain("loss is NaN at step 5").And.Contain("lower --lr to 3e-4"));
+        Assert.That(d.Message, Does.Contain("loss is NaN at step 5").And.Contain("lower LearningRate to 3e-4"));
     }
 
     [Test]
@@ -150,7 +150,7 @@ public class LossWatchdogTests
         Assert.That(w.Kind, Is.EqualTo(WatchdogEventKind.RateTooLow));
         Assert.That(w.Step, Is.EqualTo(options.FlatWindow - 1), "judged as soon as the window is full");
         Assert.That(w.RelativeChange, Is.LessThan(options.FlatRelativeChange));
-        Assert.That(w.Message, Does.Contain("rate is probably too low").And.Contain("Raise --lr about 10x (to 1e-6)"));
+        Assert.That(w.Message, Does.Contain("rate is probably too low").And.Contain("Raise LearningRate about 10x (to 1e-6)"));
     }
 
     [Test]
