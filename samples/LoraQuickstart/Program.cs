@@ -4,7 +4,6 @@
 // TEXT_FILE = any plain-text file; the last 10% of its blocks are held out for validation.
 using MLNetLora.Models.Generation;
 using MLNetLora.Models.Hub;
-using MLNetLora.Models.Lora;
 using MLNetLora.Training.Data;
 using MLNetLora.Training.Engine;
 using MLNetLora.Training.Reporting;
@@ -30,20 +29,20 @@ var options = new TrainerOptions
     BatchSize = 8,
     MaxLength = 128,
     EvalEvery = 50,
-    Lora = new LoraSettings { Rank = 8, Alpha = 16, TargetModules = LoraSettings.AllLinear },
+    // Lora left at its default: r=8, alpha=16, dropout 0.05 on every linear layer (docs/training.md lists the defaults).
     OutputDirectory = output,
     MetricsFile = Path.Combine(output, "metrics.jsonl"),
     BaseModelNameOrPath = args[0],
     Log = Console.Error.WriteLine,
 };
-using var trainer = new LoraTrainer(pretrained.Model, options) { PadId = tokenizer.PadId ?? tokenizer.EosId ?? 0 };
+using var trainer = new LoraTrainer(pretrained, options);                // adds the adapters; pads with the model's padding id
 var before = trainer.Evaluate(eval);
 var progress = new Progress<TrainingProgress>(p =>
 {
     if (p.Step % 10 == 0) Console.WriteLine($"step {p.Step}/{p.TotalSteps}  loss {p.SmoothedLoss:F3}  lr {p.LearningRate:G3}  {p.TokensPerSecond:F0} tok/s  eta {p.Eta:mm\\:ss}");
 });
 var result = trainer.Train(train, eval, progress);
-Console.WriteLine($"validation loss {before.Loss:F3} -> {result.Evaluations[^1].Loss:F3} ({result.StopReason})");
+Console.WriteLine($"validation loss {before.Loss:F3} -> {result.Evaluations[^1].Loss:F3} ({result.StopMessage})");
 
 TrainingCharts.SaveCurves(options.MetricsFile, Path.Combine(output, "curves.png"));
 var sample = TextGenerator.Generate(pretrained, ["Call me"], GenerationOptions.Greedy(24))[0];
