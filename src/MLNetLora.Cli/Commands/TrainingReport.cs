@@ -40,7 +40,7 @@ public static class TrainingReport
         ArgumentNullException.ThrowIfNull(w);
         ArgumentNullException.ThrowIfNull(result);
         w.WriteLine();
-        w.WriteLine($"{result.StopMessage}: {result.Steps} steps, {TrainingFormat.Duration(elapsed)}");
+        w.WriteLine($"{CliOptionNames.Translate(result.StopMessage)}: {result.Steps} steps, {TrainingFormat.Duration(elapsed)}");
         var rows = new List<(string, string)>();
         if (!double.IsNaN(result.FinalLoss)) rows.Add(("final train loss", TrainingFormat.Loss(result.FinalLoss)));
         var (first, last) = FirstAndLast(result, before);
