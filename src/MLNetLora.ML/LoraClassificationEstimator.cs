@@ -33,7 +33,12 @@ public sealed class LoraClassificationEstimator : IEstimator<LoraClassificationT
             throw new ArgumentException("LoraClassificationOptions.EarlyStoppingPatience needs a ValidationSet to measure improvement; set ValidationSet or EarlyStoppingPatience = 0.", nameof(options));
         this.env = env;
         this.options = options;
-        training = MLOptionNames.Checked(options.ToTrainerOptions, o => o.Validate());
+        training = MLOptionNames.Check(() =>
+        {
+            var o = options.ToTrainerOptions();
+            o.Validate();
+            return o;
+        });
     }
 
     /// <summary>Input columns plus PredictedLabel (key) and Score (vector of Single) as they will be after fitting.</summary>
@@ -65,25 +70,25 @@ public sealed class LoraClassificationEstimator : IEstimator<LoraClassificationT
         SchemaChecks.TextColumn(input.Schema, options.TextColumnName);
         var (labelCol, classes) = SchemaChecks.LabelColumn(input.Schema, options.LabelColumnName);
         var labelNames = SchemaChecks.LabelNames(labelCol, classes);
-        // The schedule is checked against the run's length before the model is loaded.
-        long labelled = CountLabelled(input, labelCol);
-        if (labelled == 0) throw new ArgumentException($"The training data has no rows with a label in '{options.LabelColumnName}'.");
-        MLOptionNames.Checked(() => training, o => o.ResolveSchedule(o.PlannedSteps((int)Math.Min(labelled, int.MaxValue))));
+        if (options.ValidationSet is IDataView v)
+        {
+            SchemaChecks.TextColumn(v.Schema, options.TextColumnName);
+            var (_, vClasses) = SchemaChecks.LabelColumn(v.Schema, options.LabelColumnName);
+            if (vClasses != classes) throw new ArgumentException($"The validation set's label has {vClasses} classes but the training data's has {classes}; map both with the same MapValueToKey transformer.");
+        }
         var host = env.Register("LoraTrainer");
         using var ch = host.Start("Training");
+        var trainRows = ReadRows(input, "training", ch);
+        if (trainRows.Count == 0) throw new ArgumentException($"The training data has no rows with a label in '{options.LabelColumnName}'.");
+        // The schedule is checked against the run's length before the model is loaded.
+        MLOptionNames.Check(() => training.ResolveSchedule(training.PlannedSteps(trainRows.Count)));
+        var evalRows = options.ValidationSet is IDataView vs ? ReadRows(vs, "validation", ch) : null;
         var pretrained = PretrainedModel.Load(options.ModelPath, training.Device, training.Precision);
         try
         {
             var model = new LoraClassifierModel(pretrained, training.Lora, training.BatchSize, training.MaxLength);
-            var train = ReadExamples(input, model, "training", ch);
-            List<TrainingExample>? eval = null;
-            if (options.ValidationSet is IDataView v)
-            {
-                SchemaChecks.TextColumn(v.Schema, options.TextColumnName);
-                var (_, vClasses) = SchemaChecks.LabelColumn(v.Schema, options.LabelColumnName);
-                if (vClasses != classes) throw new ArgumentException($"The validation set's label has {vClasses} classes but the training data's has {classes}; map both with the same MapValueToKey transformer.");
-                eval = ReadExamples(v, model, "validation", ch);
-            }
+            var train = Encode(trainRows, model);
+            var eval = evalRows is null ? null : Encode(evalRows, model);
             ch.Info(MessageSensitivity.None, $"LoRA classification: {train.Count} rows, {classes} classes [{string.Join(", ", labelNames)}], base model {options.ModelPath}");
             using var cts = CancellationTokenSource.CreateLinkedTokenSource(options.CancellationToken);
             using var trainer = new LoraTrainer(pretrained, training with { Log = line => ch.Info(MessageSensitivity.None, line) }, classes);
@@ -108,25 +113,12 @@ public sealed class LoraClassificationEstimator : IEstimator<LoraClassificationT
     private static SchemaShape.Column? Find(SchemaShape shape, string name) =>
         shape.Where(c => c.Name == name).Select(c => (SchemaShape.Column?)c).LastOrDefault();
 
-    private static long CountLabelled(IDataView data, DataViewSchema.Column labelCol)
-    {
-        long n = 0;
-        using var cursor = data.GetRowCursor([labelCol]);
-        var getLabel = cursor.GetGetter<uint>(labelCol);
-        uint key = 0;
-        while (cursor.MoveNext())
-        {
-            getLabel(ref key);
-            if (key != 0) n++;
-        }
-        return n;
-    }
-
-    private List<TrainingExample> ReadExamples(IDataView data, LoraClassifierModel model, string what, IChannel ch)
+    // Text and class of every labelled row, read once; tokenized after the checks that need no model.
+    private List<(string Text, int Class)> ReadRows(IDataView data, string what, IChannel ch)
     {
         var textCol = data.Schema[options.TextColumnName];
         var labelCol = data.Schema[options.LabelColumnName];
-        var examples = new List<TrainingExample>();
+        var rows = new List<(string, int)>();
         long missing = 0;
         using var cursor = data.GetRowCursor([textCol, labelCol]);
         var getText = cursor.GetGetter<ReadOnlyMemory<char>>(textCol);
@@ -138,11 +130,14 @@ public sealed class LoraClassificationEstimator : IEstimator<LoraClassificationT
             getLabel(ref key);
             if (key == 0) { missing++; continue; }
             getText(ref text);
-            examples.Add(new TrainingExample(model.Encode(text.ToString()), ClassLabel: (int)key - 1));
+            rows.Add((text.ToString(), (int)key - 1));
         }
         if (missing > 0) ch.Warning(MessageSensitivity.None, $"{missing} {what} rows have a missing label (a value MapValueToKey did not know) and were skipped.");
-        return examples;
+        return rows;
     }
+
+    private static List<TrainingExample> Encode(List<(string Text, int Class)> rows, LoraClassifierModel model) =>
+        rows.Select(r => new TrainingExample(model.Encode(r.Text), ClassLabel: r.Class)).ToList();
 
     private sealed class SyncProgress(Action<TrainingProgress> report) : IProgress<TrainingProgress>
     {

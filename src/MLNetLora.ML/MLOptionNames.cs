@@ -18,15 +18,13 @@ internal static partial class MLOptionNames
         ["Watchdog"] = nameof(LoraClassificationOptions.WatchdogPolicy),
     };
 
-    /// <summary>Builds the configuration with <paramref name="make"/> and runs <paramref name="check"/> on it, naming option fields in errors.</summary>
+    /// <summary>Runs a training-layer check (or build) and rethrows its error naming option fields.</summary>
     /// <exception cref="ArgumentException">A value is invalid; the message starts with <c>LoraClassificationOptions.Field</c>.</exception>
-    public static TrainerOptions Checked(Func<TrainerOptions> make, Action<TrainerOptions> check)
+    public static T Check<T>(Func<T> check)
     {
         try
         {
-            var o = make();
-            check(o);
-            return o;
+            return check();
         }
         catch (TrainerOptionException e)
         {

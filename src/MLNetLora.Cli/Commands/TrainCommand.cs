@@ -49,11 +49,15 @@ public sealed class TrainCommand : ICliCommand
         using var session = TrainingSession.Open(common.ModelDir, o.Device, o.Precision, settings.ResumeLora ?? o.Lora, common.InitAdapter);
         var known = classify ? ResumedClassNames(settings) ?? session.ConfigClassNames() : null;
         var data = TrainingData.Load(common, session.Tokenizer, settings.EvalData, o.EvalSplit, o.Seed, known);
-        if (settings.ResumeState is { } state && state.TrainExamples != data.Train.Count)
-            throw new UsageException($"The checkpoint was trained on {state.TrainExamples} examples but this command gives {data.Train.Count}; " +
+        // What the trainer will count: the rows, or the packed blocks with --packing.
+        int trainCount = o.TrainingSet(data.Train, session.Tokenizer.EosId).Count;
+        if (trainCount == 0)
+            throw new UsageException($"--packing leaves no block of --max-length {o.MaxLength} tokens from {data.Train.Count} examples; lower --max-length or drop --packing.");
+        if (settings.ResumeState is { } state && state.TrainExamples != trainCount)
+            throw new UsageException($"The checkpoint was trained on {state.TrainExamples} examples but this command gives {trainCount}; " +
                 "resume with the same --data, --max-length, --max-rows, --eval-split and --seed.");
 
-        TrainSettings.CheckSchedule(o, o.PlannedSteps(data.Train.Count));
+        o.ResolveSchedule(o.PlannedSteps(trainCount));          // the trainer's own check, before any work; CliApp shows its error with the flags
         var options = o with { Log = console.Log };
         Directory.CreateDirectory(settings.Output);
         string? labelsPath = null;
@@ -63,7 +67,7 @@ public sealed class TrainCommand : ICliCommand
             TrainingData.WriteLabels(labelsPath, data.ClassNames);
         }
         using var trainer = session.CreateTrainer(options, classify ? data.ClassNames.Count : 0);
-        WritePlan(context.Out, session, data, options, settings, labelsPath);
+        WritePlan(context.Out, session, data, trainCount, options, settings, labelsPath);
 
         bool fresh = settings.ResumeState is null;
         if (fresh && options.MetricsFile is string m && File.Exists(m))
@@ -119,18 +123,19 @@ public sealed class TrainCommand : ICliCommand
             ?? TrainingData.ReadLabels(Path.Combine(s.Output, TrainingData.LabelsFileName));
     }
 
-    private static void WritePlan(TextWriter w, TrainingSession session, TrainingData data, TrainerOptions o, TrainSettings s, string? labels)
+    private static void WritePlan(TextWriter w, TrainingSession session, TrainingData data, int trainCount, TrainerOptions o, TrainSettings s, string? labels)
     {
         var rows = new List<(string, string)>
         {
             ("model", $"{session.Pretrained.Directory} ({session.Describe()})"),
             ("data", data.Description),
-            ("examples", $"{data.Train.Count} train" + (data.Eval is { } e ? $", {e.Count} eval" : ", no evaluation")),
+            ("examples", $"{data.Train.Count} train" + (trainCount != data.Train.Count ? $" (packed into {trainCount} blocks)" : "") +
+                (data.Eval is { } e ? $", {e.Count} eval" : ", no evaluation")),
         };
         if (labels is not null)
             rows.Add(("classes", string.Join(", ", data.ClassNames.Select((n, i) => $"{i}={n}")) + $" (written to {labels})"));
         rows.Add(("adapters", session.DescribeAdapters()));
-        rows.Add(("plan", TrainingReport.Plan(o, data.Train.Count)));
+        rows.Add(("plan", TrainingReport.Plan(o, trainCount)));
         if (s.ResumeState is { } st) rows.Add(("resume", $"from {s.ResumeCheckpoint} at step {st.Step}"));
         TrainingReport.WriteRows(w, rows);
         w.WriteLine();

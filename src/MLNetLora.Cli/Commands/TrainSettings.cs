@@ -136,14 +136,8 @@ public sealed record TrainSettings
             OverrideRateOnResume = args.Has("override-lr"),
             BaseModelNameOrPath = common.ModelDir,
         };
-        try
-        {
-            trainer.Validate();
-        }
-        catch (TrainerOptionException bad)
-        {
-            throw CliOptionNames.ToUsage(bad);
-        }
+        // A TrainerOptionException reaches CliApp, which shows it with the flags (CliOptionNames) and exits 2.
+        trainer.Validate();
         return new TrainSettings
         {
             Output = output, ResumeCheckpoint = resumeDir, ResumeState = state, ResumeLora = resumeLora, Trainer = trainer,
@@ -151,24 +145,6 @@ public sealed record TrainSettings
             Csv = args.Option("csv") is string csv ? Path.GetFullPath(csv) : null,
             LogEvery = OptionValues.Int(args, "log-every", 1),
         };
-    }
-
-    /// <summary>
-    /// Checks the schedule the trainer will build for <paramref name="totalSteps"/> before the run starts,
-    /// in the CLI's words (<see cref="TrainerOptions.ResolveSchedule"/> is the check).
-    /// </summary>
-    /// <exception cref="UsageException">The schedule options do not fit together or the run.</exception>
-    public static ScheduleOptions CheckSchedule(TrainerOptions o, long totalSteps)
-    {
-        ArgumentNullException.ThrowIfNull(o);
-        try
-        {
-            return o.ResolveSchedule(totalSteps);
-        }
-        catch (TrainerOptionException e)
-        {
-            throw CliOptionNames.ToUsage(e);
-        }
     }
 
     private static ScheduleKind? Scheduler(string? name)

@@ -107,10 +107,7 @@ public sealed partial class LoraTrainer : IDisposable
             watchdog.EventRaised += (_, e) => Log($"watchdog: {e.Message}");
             if (Options.DetectLossSpikes is null && Options.Task == TrainingTask.Classification)
                 Log("watchdog: loss-spike detection is off for classification (a misclassified batch looks like a spike once most losses are near 0); NaN and infinity checks stay on");
-            engine = new OptimizerStep(model, CreateOptimizer(), schedule, watchdog, dropoutGenerator, Options.Task, Options.Lora.Dropout, Log)
-            {
-                SnapshotEvery = SnapshotEvery, MaxGradNorm = Options.MaxGradNorm,
-            };
+            engine = new OptimizerStep(model, CreateOptimizer(), schedule, watchdog, dropoutGenerator, Options, Log) { SnapshotEvery = SnapshotEvery };
         }
         else engine.Schedule = schedule;
         var s = schedule.Options;
@@ -135,7 +132,7 @@ public sealed partial class LoraTrainer : IDisposable
         IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(train);
-        if (Options.Packing) train = Collator.Pack(train, Options.MaxLength, EosId);
+        train = Options.TrainingSet(train, EosId);
         if (train.Count == 0) throw new ArgumentException("There is no training data: check the data and MaxLength.", nameof(train));
         string? resumeDir = Options.ResumeFrom is null ? null : TrainingCheckpoint.Resolve(Options.ResumeFrom);
         TrainerState? resumed = resumeDir is null ? null : TrainingCheckpoint.ReadState(resumeDir);

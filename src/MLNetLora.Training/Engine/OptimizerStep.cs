@@ -22,7 +22,7 @@ public sealed record StepMetrics(double Loss, double GradNorm, double LearningRa
 /// a skip, a rollback to the last good snapshot or a stop.
 /// </summary>
 internal sealed class OptimizerStep(DecoderModel model, AdamW optimizer, ILearningRateSchedule schedule, LossWatchdog watchdog,
-    Generator dropout, TrainingTask task, double loraDropout, Action<string> log) : IDisposable
+    Generator dropout, TrainerOptions options, Action<string> log) : IDisposable
 {
     private TrainingSnapshot? lastGood;
 
@@ -54,7 +54,7 @@ internal sealed class OptimizerStep(DecoderModel model, AdamW optimizer, ILearni
         lastGood ??= TrainingSnapshot.Take(model, optimizer, GlobalStep);
         var (loss, tokens) = ForwardBackward(microBatches);
         var grads = optimizer.Groups.SelectMany(g => g.Gradients).ToList();
-        double gradNorm = GradientClipping.ClipByGlobalNorm(grads, MaxGradNorm);
+        double gradNorm = GradientClipping.ClipByGlobalNorm(grads, options.MaxGradNorm);
         double lr = rateOverride ?? RateAt(GlobalStep);
         // The rate finder drives the rate into divergence on purpose: the watchdog stays out of it.
         var decision = rateOverride is null
@@ -70,17 +70,14 @@ internal sealed class OptimizerStep(DecoderModel model, AdamW optimizer, ILearni
         return new StepMetrics(loss, gradNorm, lr, tokens, decision);
     }
 
-    /// <summary>Global-norm clip (0 disables).</summary>
-    public double MaxGradNorm { get; init; }
-
     private (double Loss, long Tokens) ForwardBackward(IReadOnlyList<Batch> microBatches)
     {
         model.ZeroGrad();
-        bool classify = task == TrainingTask.Classification;
+        bool classify = options.Task == TrainingTask.Classification;
         double normalizer = Math.Max(1, classify
             ? microBatches.Sum(b => CrossEntropy.CountTargets(b.ClassLabels ?? []))
             : microBatches.Sum(b => CrossEntropy.CountTargets(CrossEntropy.ShiftForCausalLm(b.Labels, b.Size, b.Length))));
-        var gen = loraDropout > 0 ? dropout : null;
+        var gen = options.Lora.Dropout > 0 ? dropout : null;
         double loss = 0;
         long tokens = 0;
         foreach (var b in microBatches)

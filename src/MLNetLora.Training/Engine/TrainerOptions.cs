@@ -1,5 +1,6 @@
 using MLNetLora.LibTorch;
 using MLNetLora.Models.Lora;
+using MLNetLora.Training.Data;
 using MLNetLora.Training.Defaults;
 using MLNetLora.Training.Schedules;
 using MLNetLora.Training.Watchdog;
@@ -145,6 +146,14 @@ public sealed partial record TrainerOptions
 
     /// <summary>Receives human-readable log lines (rate choice, evaluations, watchdog events).</summary>
     public Action<string>? Log { get; init; }
+
+    /// <summary>
+    /// The examples <see cref="LoraTrainer.Train"/> trains on: <paramref name="rows"/> as they are, or with
+    /// <see cref="Packing"/> joined (<paramref name="eosId"/> between them) into blocks of <see cref="MaxLength"/>.
+    /// Front ends that plan or check a run before training count these.
+    /// </summary>
+    public IReadOnlyList<TrainingExample> TrainingSet(IReadOnlyList<TrainingExample> rows, int? eosId) =>
+        Packing ? Collator.Pack(rows, MaxLength, eosId) : rows;
 
     /// <summary>Micro-batches per epoch for <paramref name="trainCount"/> examples.</summary>
     public int MicroBatchesPerEpoch(int trainCount) => (trainCount + BatchSize - 1) / BatchSize;

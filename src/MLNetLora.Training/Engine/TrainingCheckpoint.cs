@@ -81,17 +81,17 @@ public static class TrainingCheckpoint
     public static IReadOnlyList<string> Prune(string directory, int keep)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(keep);
-        var old = Checkpoints(directory).Skip(keep).Select(x => x.Dir).ToList();
+        var old = Checkpoints(directory).Skip(keep).ToList();
         foreach (string d in old) Directory.Delete(d, recursive: true);
         return old;
     }
 
     // Complete checkpoint-N folders, newest first.
-    private static IEnumerable<(string Dir, long N)> Checkpoints(string directory) =>
+    private static IEnumerable<string> Checkpoints(string directory) =>
         !Directory.Exists(directory) ? [] : Directory.GetDirectories(directory, "checkpoint-*")
             .Select(d => (Dir: d, Ok: long.TryParse(Path.GetFileName(d)["checkpoint-".Length..], out long n), N: n))
             .Where(x => x.Ok && File.Exists(Path.Combine(x.Dir, StateFileName)))
-            .OrderByDescending(x => x.N).Select(x => (x.Dir, x.N));
+            .OrderByDescending(x => x.N).Select(x => x.Dir);
 
     /// <summary>Copies the adapter weights and optimizer moments of a checkpoint into a prepared trainer's model and optimizer.</summary>
     /// <exception cref="CheckpointException">A tensor is missing or has another shape (the checkpoint is from another model or LoRA setup).</exception>
@@ -120,8 +120,7 @@ public static class TrainingCheckpoint
     public static string Resolve(string directory)
     {
         if (File.Exists(Path.Combine(directory, StateFileName))) return directory;
-        var newest = Checkpoints(directory).FirstOrDefault();
-        if (newest.Dir is not null) return newest.Dir;
+        if (Checkpoints(directory).FirstOrDefault() is string newest) return newest;
         throw new CheckpointException($"No checkpoint found in '{directory}'. Pass the output folder of an earlier run (it holds checkpoint-N folders) or one checkpoint-N folder.", directory);
     }
 

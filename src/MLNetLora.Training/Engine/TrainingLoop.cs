@@ -18,6 +18,7 @@ internal sealed class TrainingLoop(LoraTrainer trainer, OptimizerStep step, IRea
     private readonly long totalSteps = trainer.Options.PlannedSteps(train.Count);
     private readonly List<EvaluationResult> evaluations = [];
     private string? lastCheckpoint;
+    private (int Epoch, int[] Order) epochOrder = (-1, []);
 
     public TrainingResult Run(TrainerState state, string? resumedFrom, IProgress<TrainingProgress>? progress, CancellationToken cancellationToken)
     {
@@ -75,12 +76,15 @@ internal sealed class TrainingLoop(LoraTrainer trainer, OptimizerStep step, IRea
     // Up to GradientAccumulation micro-batches of this epoch's order; an epoch's last step may get fewer.
     private (TrainerState, List<Batch>) NextMicroBatches(TrainerState state)
     {
-        var order = DataOrder.ForEpoch(train.Count, o.Seed, state.Epoch, o.Shuffle);
+        // The order is a function of seed and epoch; drawing it once per epoch instead of once per step.
+        if (epochOrder.Epoch != state.Epoch) epochOrder = (state.Epoch, DataOrder.ForEpoch(train.Count, o.Seed, state.Epoch, o.Shuffle));
+        var order = epochOrder.Order;
         var micro = new List<Batch>();
         int next = state.BatchInEpoch;
         while (micro.Count < o.GradientAccumulation && next < microPerEpoch)
         {
-            var rows = order.Skip(next * o.BatchSize).Take(o.BatchSize).Select(i => train[i]).ToList();
+            int start = next * o.BatchSize;
+            var rows = order.AsSpan(start, Math.Min(o.BatchSize, order.Length - start)).ToArray().Select(i => train[i]).ToList();
             micro.Add(Collator.Collate(rows, trainer.PadId, o.MaxLength));
             next++;
         }
