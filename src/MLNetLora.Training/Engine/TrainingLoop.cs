@@ -84,7 +84,7 @@ internal sealed class TrainingLoop(LoraTrainer trainer, OptimizerStep step, IRea
         while (micro.Count < o.GradientAccumulation && next < microPerEpoch)
         {
             int start = next * o.BatchSize;
-            var rows = order.AsSpan(start, Math.Min(o.BatchSize, order.Length - start)).ToArray().Select(i => train[i]).ToList();
+            var rows = new ArraySegment<int>(order, start, Math.Min(o.BatchSize, order.Length - start)).Select(i => train[i]).ToList();
             micro.Add(Collator.Collate(rows, trainer.PadId, o.MaxLength));
             next++;
         }
