@@ -19,6 +19,42 @@ internal static class MLNetInternals
     private const BindingFlags Any = BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.Static;
     private static readonly Assembly Core = typeof(IHostEnvironment).Assembly;
 
+    /// <summary>
+    /// The loader-assembly name written into saved models. ML.NET's loader calls <c>Assembly.Load</c>
+    /// on it before it looks up the loader. <see cref="ResolveLoaderAlias"/> (installed by
+    /// MLNetLoraCatalog.Register) makes it resolve; in a process that never called Register it
+    /// does not resolve, so Model.Load fails naming the call that is missing, instead of ML.NET's
+    /// "Couldn't load model: 'TransformerChain/Transform_001'".
+    /// </summary>
+    public const string LoaderAssemblyAlias = "Call-MLNetLoraCatalog.Register-before-Model.Load";
+
+    private static int aliasInstalled;
+
+    /// <summary>
+    /// Makes <see cref="LoaderAssemblyAlias"/> resolve (once per process) to an empty in-memory assembly
+    /// of that name: the runtime requires the resolved assembly to carry the requested name, and ML.NET
+    /// only scans it for loader attributes, of which it has none; the loaders are registered directly.
+    /// </summary>
+    public static void ResolveLoaderAlias()
+    {
+        if (Interlocked.Exchange(ref aliasInstalled, 1) == 1) return;
+        // The runtime refuses dynamic (Run) assemblies here, so the empty assembly is emitted to bytes and loaded.
+        var builder = new System.Reflection.Emit.PersistedAssemblyBuilder(new AssemblyName(LoaderAssemblyAlias), typeof(object).Assembly);
+        builder.DefineDynamicModule(LoaderAssemblyAlias + ".dll");
+        using var image = new MemoryStream();
+        builder.Save(image);
+        byte[] bytes = image.ToArray();
+        Assembly? alias = null;
+        Assembly? Resolve(System.Runtime.Loader.AssemblyLoadContext context, AssemblyName name)
+        {
+            if (!string.Equals(name.Name, LoaderAssemblyAlias, StringComparison.OrdinalIgnoreCase)) return null;
+            lock (bytes) return alias ??= context.LoadFromStream(new MemoryStream(bytes));
+        }
+        System.Runtime.Loader.AssemblyLoadContext.Default.Resolving += Resolve;
+        var own = System.Runtime.Loader.AssemblyLoadContext.GetLoadContext(typeof(MLNetInternals).Assembly);
+        if (own is not null && own != System.Runtime.Loader.AssemblyLoadContext.Default) own.Resolving += Resolve;
+    }
+
     /// <summary>The environment (the MLContext's) behind a catalog such as <c>mlContext.Transforms</c>.</summary>
     public static IHostEnvironment EnvironmentOf(object catalog)
     {
@@ -35,28 +71,54 @@ internal static class MLNetInternals
         return prop is not null && iface!.IsInstanceOfType(env) && (bool)prop.GetValue(env)!;
     }
 
-    /// <summary>Writes the version header and named binary streams of a transformer being saved.</summary>
-    public static void Save(ModelSaveContext ctx, string signature, uint version, string loaderSignature, IReadOnlyDictionary<string, byte[]> streams)
+    /// <summary>ML.NET's GPU convention: <c>MLContext.GpuDeviceId</c> and <c>MLContext.FallbackToCpu</c> (internal <c>IHostEnvironmentInternal</c>); (null, true) when they cannot be read.</summary>
+    public static (int? GpuDeviceId, bool FallbackToCpu) GpuSettings(IHostEnvironment env)
+    {
+        var iface = Core.GetType("Microsoft.ML.Runtime.IHostEnvironmentInternal");
+        if (iface is null || !iface.IsInstanceOfType(env)) return (null, true);
+        var gpu = iface.GetProperty("GpuDeviceId", Any)?.GetValue(env) as int?;
+        var fallback = iface.GetProperty("FallbackToCpu", Any)?.GetValue(env) as bool? ?? true;
+        return (gpu, fallback);
+    }
+
+    /// <summary>Writes the version header of a transformer being saved; entries follow with <see cref="WriteEntry"/>.</summary>
+    public static void BeginSave(ModelSaveContext ctx, string signature, uint version, string loaderSignature)
     {
         var t = ctx.GetType();
         Call(ctx, t, "CheckAtModel", []);
         var viType = CoreType(Core, "Microsoft.ML.VersionInfo");
         var vi = Activator.CreateInstance(viType, Any, null,
-            [signature, version, version, version, typeof(MLNetInternals).Assembly.GetName().Name, loaderSignature, null], null)
+            [signature, version, version, version, LoaderAssemblyAlias, loaderSignature, null], null)
             ?? throw Missing("VersionInfo constructor");
         Call(ctx, t, "SetVersionInfo", [vi]);
-        var save = t.GetMethod("SaveBinaryStream", Any, [typeof(string), typeof(Action<BinaryWriter>)]) ?? throw Missing("ModelSaveContext.SaveBinaryStream");
-        foreach (var (name, bytes) in streams)
-            save.Invoke(ctx, [name, (Action<BinaryWriter>)(w => { w.Write(bytes.Length); w.Write(bytes); })]);
     }
 
-    /// <summary>Reads a named binary stream written by <see cref="Save"/> from a <c>ModelLoadContext</c>.</summary>
-    public static byte[] Read(object loadContext, string name)
+    /// <summary>Writes one named entry of the transformer's folder in the zip, streaming (no size limit of a byte array).</summary>
+    public static void WriteEntry(ModelSaveContext ctx, string name, Action<Stream> write)
+    {
+        var save = ctx.GetType().GetMethod("SaveBinaryStream", Any, [typeof(string), typeof(Action<BinaryWriter>)]) ?? throw Missing("ModelSaveContext.SaveBinaryStream");
+        save.Invoke(ctx, [name, (Action<BinaryWriter>)(w => { w.Flush(); write(w.BaseStream); })]);
+    }
+
+    /// <summary>Reads one named entry written by <see cref="WriteEntry"/> from a <c>ModelLoadContext</c>; false when it is absent.</summary>
+    public static bool TryReadEntry(object loadContext, string name, Action<Stream> read)
     {
         var m = loadContext.GetType().GetMethod("TryLoadBinaryStream", Any, [typeof(string), typeof(Action<BinaryReader>)])
             ?? throw Missing("ModelLoadContext.TryLoadBinaryStream");
+        return (bool)m.Invoke(loadContext, [name, (Action<BinaryReader>)(r => read(r.BaseStream))])!;
+    }
+
+    /// <summary>A small entry as bytes.</summary>
+    /// <exception cref="InvalidOperationException">The entry is absent.</exception>
+    public static byte[] Read(object loadContext, string name)
+    {
         byte[]? result = null;
-        bool found = (bool)m.Invoke(loadContext, [name, (Action<BinaryReader>)(r => result = r.ReadBytes(r.ReadInt32()))])!;
+        bool found = TryReadEntry(loadContext, name, s =>
+        {
+            using var ms = new MemoryStream();
+            s.CopyTo(ms);
+            result = ms.ToArray();
+        });
         if (!found || result is null) throw new InvalidOperationException($"The saved model has no '{name}' entry; it was not written by this version of MLNetLora.ML.");
         return result;
     }

@@ -11,16 +11,22 @@ internal static partial class MLOptionNames
 {
     private static readonly Dictionary<string, string> Fields = new()
     {
-        ["Lora.Rank"] = nameof(LoraClassificationOptions.LoraRank),
-        ["Lora.Alpha"] = nameof(LoraClassificationOptions.LoraAlpha),
-        ["Lora.Dropout"] = nameof(LoraClassificationOptions.LoraDropout),
-        ["Lora.TargetModules"] = nameof(LoraClassificationOptions.TargetModules),
-        ["Watchdog"] = nameof(LoraClassificationOptions.WatchdogPolicy),
+        ["Lora.Rank"] = nameof(LoraTrainingOptions.LoraRank),
+        ["Lora.Alpha"] = nameof(LoraTrainingOptions.LoraAlpha),
+        ["Lora.Dropout"] = nameof(LoraTrainingOptions.LoraDropout),
+        ["Lora.TargetModules"] = nameof(LoraTrainingOptions.TargetModules),
+        ["Lora.UseRsLora"] = nameof(LoraTrainingOptions.UseRsLora),
+        ["Adam"] = "AdamBeta1/AdamBeta2/AdamEpsilon",
     };
 
+    /// <summary>The options field that sets a training-layer property.</summary>
+    public static string FieldOf(string property) => Fields.GetValueOrDefault(property, property);
+
     /// <summary>Runs a training-layer check (or build) and rethrows its error naming option fields.</summary>
-    /// <exception cref="ArgumentException">A value is invalid; the message starts with <c>LoraClassificationOptions.Field</c>.</exception>
-    public static T Check<T>(Func<T> check)
+    /// <param name="optionsType">The options type name the message starts with.</param>
+    /// <param name="check">The check.</param>
+    /// <exception cref="ArgumentException">A value is invalid; the message starts with <c>OptionsType.Field</c>.</exception>
+    public static T Check<T>(string optionsType, Func<T> check)
     {
         try
         {
@@ -28,12 +34,11 @@ internal static partial class MLOptionNames
         }
         catch (TrainerOptionException e)
         {
-            string field = Fields.GetValueOrDefault(e.Property, e.Property);
-            string message = PropertyName().Replace(e.Message, m => Fields.GetValueOrDefault(m.Value, m.Value));
-            throw new ArgumentException($"{nameof(LoraClassificationOptions)}.{message}", field, e);
+            string message = PropertyName().Replace(e.Message, m => FieldOf(m.Value));
+            throw new ArgumentException($"{optionsType}.{message}", FieldOf(e.Property), e);
         }
     }
 
-    [GeneratedRegex(@"(?<![\w.])Lora\.[A-Z][A-Za-z]*|(?<![\w.])Watchdog(?!\w)")]
+    [GeneratedRegex(@"(?<![\w.])Lora\.[A-Z][A-Za-z]*")]
     private static partial Regex PropertyName();
 }

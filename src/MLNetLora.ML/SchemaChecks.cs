@@ -7,11 +7,14 @@ namespace MLNetLora.ML;
 internal static class SchemaChecks
 {
     /// <summary>The text column exists and is of type Text.</summary>
-    public static DataViewSchema.Column TextColumn(DataViewSchema schema, string name)
+    /// <param name="schema">The input schema.</param>
+    /// <param name="name">The column.</param>
+    /// <param name="option">The options field that names it, for the message.</param>
+    public static DataViewSchema.Column TextColumn(DataViewSchema schema, string name, string option = "TextColumnName")
     {
         var col = schema.GetColumnOrNull(name) ?? throw new ArgumentException(
-            $"The input has no text column '{name}' (it has: {string.Join(", ", schema.Select(c => c.Name))}). Set TextColumnName.");
-        if (col.Type is not TextDataViewType) throw WrongText(name, col.Type.ToString()!);
+            $"The input has no text column '{name}' (it has: {string.Join(", ", schema.Select(c => c.Name))}). Set {option}.");
+        if (col.Type is not TextDataViewType) throw WrongText(name, col.Type.ToString()!, option);
         return col;
     }
 
@@ -27,9 +30,9 @@ internal static class SchemaChecks
     }
 
     /// <summary>The error for a text column of another type.</summary>
-    public static ArgumentException WrongText(string name, string type) => new(
+    public static ArgumentException WrongText(string name, string type, string option = "TextColumnName") => new(
         $"Text column '{name}' has type {type}, but LoraTrainer needs Text (string); " +
-        "convert it (e.g. mlContext.Transforms.Conversion.ConvertType or CustomMapping) or point TextColumnName at a string column.");
+        $"convert it (e.g. mlContext.Transforms.Conversion.ConvertType or CustomMapping) or point {option} at a string column.");
 
     /// <summary>The error for a label column that is not a key.</summary>
     public static ArgumentException WrongLabel(string name, string type) => new(
@@ -39,7 +42,7 @@ internal static class SchemaChecks
     /// <summary>Class names from the label's KeyValues annotation (text), else "0", "1", ….</summary>
     public static string[] LabelNames(DataViewSchema.Column label, int classes)
     {
-        if (label.Annotations.Schema.GetColumnOrNull("KeyValues") is { Type: VectorDataViewType { ItemType: TextDataViewType } })
+        if (HasTextNames(label))
         {
             var names = default(VBuffer<ReadOnlyMemory<char>>);
             label.GetKeyValues(ref names);
@@ -48,4 +51,8 @@ internal static class SchemaChecks
         }
         return Enumerable.Range(0, classes).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
     }
+
+    /// <summary>Whether a key column carries text KeyValues (class names).</summary>
+    public static bool HasTextNames(DataViewSchema.Column label) =>
+        label.Annotations.Schema.GetColumnOrNull("KeyValues") is { Type: VectorDataViewType { ItemType: TextDataViewType } };
 }

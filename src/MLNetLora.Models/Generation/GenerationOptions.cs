@@ -35,6 +35,12 @@ public sealed record GenerationOptions
     /// <summary>Ids that end a row (it keeps the stop token). Null uses the generator's defaults (tokenizer and config EOS ids).</summary>
     public IReadOnlyCollection<int>? StopTokenIds { get; init; }
 
+    /// <summary>
+    /// Texts that end a row once its decoded continuation contains one (transformers' <c>stop_strings</c>:
+    /// the text is kept up to and including the stop string's tokens). Needs a tokenizer. Null or empty disables.
+    /// </summary>
+    public IReadOnlyList<string>? StopStrings { get; init; }
+
     /// <summary>For text prompts: add what the tokenizer's post-processor adds (usually BOS).</summary>
     public bool AddSpecialTokens { get; init; } = true;
 
@@ -69,6 +75,8 @@ public sealed record GenerationOptions
             throw new ArgumentOutOfRangeException(nameof(TopK), TopK, "TopK must be 0 (disabled) or positive.");
         if (!(TopP > 0 && TopP <= 1))
             throw new ArgumentOutOfRangeException(nameof(TopP), TopP, "TopP must be in (0, 1]; 1 disables nucleus filtering.");
+        if (StopStrings?.Any(string.IsNullOrEmpty) == true)
+            throw new ArgumentOutOfRangeException(nameof(StopStrings), "StopStrings must not contain an empty string (it would stop every row at once).");
         if (!(RepetitionPenalty > 0) || double.IsInfinity(RepetitionPenalty))
             throw new ArgumentOutOfRangeException(nameof(RepetitionPenalty), RepetitionPenalty, "RepetitionPenalty must be a positive finite number; 1 disables it.");
     }

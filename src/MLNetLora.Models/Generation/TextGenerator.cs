@@ -159,6 +159,9 @@ public sealed class TextGenerator
             throw new ArgumentException($"A {width}-token prompt plus {options.MaxNewTokens} new tokens needs {width + options.MaxNewTokens} positions " +
                 $"but the model supports {model.Spec.MaxPositions} (max_position_embeddings); shorten the prompt or lower MaxNewTokens.", nameof(options));
         var stops = new HashSet<long>((options.StopTokenIds ?? DefaultStopTokenIds).Select(i => (long)i));
+        var stopStrings = options.StopStrings is { Count: > 0 } ss ? ss : null;
+        if (stopStrings is not null && Tokenizer is null)
+            throw new ArgumentException("StopStrings need a tokenizer to decode the continuation; create the TextGenerator with one.", nameof(options));
         var history = new List<int>[bsz];
         var promptLength = new int[bsz];
         var positions = new long[bsz * width];
@@ -193,7 +196,8 @@ public sealed class TextGenerator
                 {
                     if (reasons[b] is not null) { chosen[b] = PadTokenId; continue; }
                     history[b].Add((int)chosen[b]);
-                    if (stops.Contains(chosen[b])) reasons[b] = FinishReason.Stop;
+                    if (stops.Contains(chosen[b]) || (stopStrings is not null && EndsWithStopString(history[b], promptLength[b], stopStrings)))
+                        reasons[b] = FinishReason.Stop;
                 }
                 if (step == options.MaxNewTokens - 1 || reasons.All(r => r is not null)) break;
                 logits = Step(cache, chosen, next);
@@ -206,6 +210,14 @@ public sealed class TextGenerator
         }
         return Enumerable.Range(0, bsz).Select(b => new GeneratedSequence(history[b].ToArray(), promptLength[b],
             Tokenizer?.Decode(history[b].Skip(promptLength[b]), options.SkipSpecialTokens), reasons[b] ?? FinishReason.Length)).ToArray();
+    }
+
+    // Decoding the whole continuation each step is quadratic in its length, which is negligible
+    // next to a forward pass for the lengths generation runs to; it also sees strings split across tokens.
+    private bool EndsWithStopString(List<int> row, int promptLength, IReadOnlyList<string> stopStrings)
+    {
+        string text = Tokenizer!.Decode(row.Skip(promptLength), skipSpecialTokens: false);
+        return stopStrings.Any(s => text.Contains(s, StringComparison.Ordinal));
     }
 
     private Tensor Prefill(KvCache cache, long[] ids, long[] mask, long[] positions, int bsz, int width)

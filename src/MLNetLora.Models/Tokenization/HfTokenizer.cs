@@ -97,6 +97,28 @@ public sealed class HfTokenizer
         return [.. ids];
     }
 
+    /// <summary>
+    /// Encodes a pair of texts (sentence-pair classification) with special tokens, as transformers'
+    /// <c>tokenizer(text, text_pair)</c>: the post-processor's pair template where tokenizer.json has
+    /// one, else the single template around each text (Llama's rebuilt template).
+    /// </summary>
+    /// <param name="text">The first text.</param>
+    /// <param name="textPair">The second text.</param>
+    /// <returns>The ids.</returns>
+    /// <exception cref="ArgumentNullException">A text is null.</exception>
+    public int[] EncodePair(string text, string textPair)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        ArgumentNullException.ThrowIfNull(textPair);
+        var (beforeA, betweenAB, afterB) = _template.Pair ?? (_template.Prefix, [.. _template.Suffix, .. _template.Prefix], _template.Suffix);
+        var ids = new List<int>(beforeA);
+        _codec.Encode(text, ids);
+        ids.AddRange(betweenAB);
+        _codec.Encode(textPair, ids);
+        ids.AddRange(afterB);
+        return [.. ids];
+    }
+
     /// <summary>Decodes ids back to text.</summary>
     /// <param name="ids">The ids; ids outside the vocabulary are ignored, as HF does.</param>
     /// <param name="skipSpecialTokens">Whether to drop the ids in <see cref="SpecialTokenIds"/>.</param>

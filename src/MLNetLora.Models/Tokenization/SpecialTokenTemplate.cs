@@ -8,7 +8,11 @@ namespace MLNetLora.Models.Tokenization;
 /// </summary>
 /// <param name="Prefix">Ids placed before the text's ids.</param>
 /// <param name="Suffix">Ids placed after the text's ids.</param>
-internal sealed record SpecialTokenTemplate(int[] Prefix, int[] Suffix)
+/// <param name="Pair">
+/// The ids around and between a pair of sequences (<c>TemplateProcessing</c>'s <c>pair</c>); null = the
+/// single template around each sequence, which is what transformers' Llama tokenizers build.
+/// </param>
+internal sealed record SpecialTokenTemplate(int[] Prefix, int[] Suffix, (int[] BeforeA, int[] BetweenAB, int[] AfterB)? Pair = null)
 {
     /// <summary>No ids around the text (GPT-2, Qwen).</summary>
     public static SpecialTokenTemplate None { get; } = new([], []);
@@ -27,8 +31,15 @@ internal sealed record SpecialTokenTemplate(int[] Prefix, int[] Suffix)
             case "TemplateProcessing":
                 return FromTemplate(spec);
             case "BertProcessing":
+            {
+                int cls = PairId(spec, "cls"), sep = PairId(spec, "sep");
+                return new SpecialTokenTemplate([cls], [sep], ([cls], [sep], [sep]));
+            }
             case "RobertaProcessing":
-                return new SpecialTokenTemplate([PairId(spec, "cls")], [PairId(spec, "sep")]);
+            {
+                int cls = PairId(spec, "cls"), sep = PairId(spec, "sep");
+                return new SpecialTokenTemplate([cls], [sep], ([cls], [sep, sep], [sep]));
+            }
             case "Sequence":
                 foreach (var p in spec.GetProperty("processors").EnumerateArray())
                 {
@@ -62,7 +73,9 @@ internal sealed record SpecialTokenTemplate(int[] Prefix, int[] Suffix)
             false => [],
             null => Suffix,
         };
-        return new SpecialTokenTemplate(prefix, suffix);
+        // transformers rebuilds the pair template from the same flags, as single(A) + single(B).
+        bool changed = !prefix.AsSpan().SequenceEqual(Prefix) || !suffix.AsSpan().SequenceEqual(Suffix);
+        return new SpecialTokenTemplate(prefix, suffix, changed ? null : Pair);
     }
 
     private static SpecialTokenTemplate FromTemplate(JsonElement spec)
@@ -81,7 +94,23 @@ internal sealed record SpecialTokenTemplate(int[] Prefix, int[] Suffix)
             string name = st.GetProperty("id").GetString()!;
             (seenSequence ? suffix : prefix).AddRange(SpecialIds(spec, name));
         }
-        return new SpecialTokenTemplate([.. prefix], [.. suffix]);
+        return new SpecialTokenTemplate([.. prefix], [.. suffix], spec.TryGetProperty("pair", out var pair) ? PairTemplate(spec, pair) : null);
+    }
+
+    private static (int[], int[], int[]) PairTemplate(JsonElement spec, JsonElement pair)
+    {
+        var parts = new[] { new List<int>(), new List<int>(), new List<int>() };
+        int part = 0;
+        foreach (var item in pair.EnumerateArray())
+        {
+            if (item.TryGetProperty("Sequence", out _))
+            {
+                part = Math.Min(part + 1, 2);
+                continue;
+            }
+            if (item.TryGetProperty("SpecialToken", out var st)) parts[part].AddRange(SpecialIds(spec, st.GetProperty("id").GetString()!));
+        }
+        return ([.. parts[0]], [.. parts[1]], [.. parts[2]]);
     }
 
     private static int[] SpecialIds(JsonElement spec, string name)

@@ -90,11 +90,7 @@ public static class DatasetLoader
             }
             if (r.TryGetValue("prompt", out var p) && r.TryGetValue("response", out var resp))
             {
-                var prompt = tok.Encode(Str(p), true);
-                var response = tok.Encode(Str(resp), false).ToList();
-                if (tok.EosId is int eos) response.Add(eos);
-                var all = prompt.Concat(response).ToArray();
-                examples.Add(new TrainingExample(Truncate(all, o.MaxLength), Math.Min(prompt.Length, o.MaxLength)));
+                examples.Add(InstructionExample.Encode(tok, Str(p), Str(resp), o.MaxLength));
                 continue;
             }
             examples.Add(new TrainingExample(Truncate(tok.Encode(Text(r, o, i), true), o.MaxLength)));

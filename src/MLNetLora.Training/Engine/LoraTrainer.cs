@@ -164,34 +164,8 @@ public sealed partial class LoraTrainer : IDisposable
     public EvaluationResult Evaluate(IReadOnlyList<TrainingExample> eval, double epochFloat = 0)
     {
         ArgumentNullException.ThrowIfNull(eval);
-        double lossSum = 0, count = 0;
-        long correct = 0, rows = 0;
-        bool classify = Options.Task == TrainingTask.Classification;
-        for (int i = 0; i < eval.Count; i += Options.BatchSize)
-        {
-            var b = Collator.Collate(eval.Skip(i).Take(Options.BatchSize).ToList(), PadId, Options.MaxLength);
-            using var scope = TensorScope.Begin();
-            var (ids, mask) = b.ToTensors(model.Device);                                   // (B, T), (B, T) or null
-            if (classify)
-            {
-                var (r, scores) = model.ClassificationStep(ids, mask, b.ClassLabels!, normalizer: 1, backward: false);
-                using (scores)
-                {
-                    lossSum += r.Loss;
-                    count += r.Targets;
-                    var predicted = scores.ArgMax(-1).ToArray<long>();
-                    correct += predicted.Where((p, k) => p == b.ClassLabels![k]).Count();
-                    rows += b.Size;
-                }
-            }
-            else
-            {
-                var r = model.CausalLmStep(ids, b.Labels, mask, normalizer: 1, backward: false);
-                lossSum += r.Loss;
-                count += r.Targets;
-            }
-        }
-        return new EvaluationResult(GlobalStep, epochFloat, lossSum / Math.Max(1, count), classify ? (double)correct / Math.Max(1, rows) : null);
+        var totals = ModelEvaluation.Evaluate(model, eval, Options.Task, Options.BatchSize, PadId, Options.MaxLength);
+        return new EvaluationResult(GlobalStep, epochFloat, totals.Loss, totals.Accuracy);
     }
 
     /// <summary>Saves the current adapter (and head) in PEFT format.</summary>

@@ -68,7 +68,7 @@ internal sealed class TrainingLoop(LoraTrainer trainer, OptimizerStep step, IRea
         if (o.OutputDirectory is not null)
         {
             WriteCheckpoint(state with { Step = step.GlobalStep });
-            trainer.SaveAdapter(Path.Combine(o.OutputDirectory, "adapter"));
+            trainer.SaveAdapter(Path.Combine(o.OutputDirectory, RunFolder.AdapterFolder));
         }
         return new TrainingResult(step.GlobalStep, lastLoss, evaluations, state.BestEvalLoss, reason, message, lastCheckpoint);
     }
@@ -113,7 +113,7 @@ internal sealed class TrainingLoop(LoraTrainer trainer, OptimizerStep step, IRea
         if (step.Schedule is ReduceOnPlateauSchedule plateau && plateau.Report(r.Loss))
             trainer.Log($"validation loss plateaued: rate reduced to {plateau.CurrentRate:G3}");
         var (next, verdict) = EarlyStopping.Observe(state, r.Loss, o.EarlyStoppingPatience);
-        if (verdict == EvalVerdict.Improved && o.OutputDirectory is not null) trainer.SaveAdapter(Path.Combine(o.OutputDirectory, "best-adapter"));
+        if (verdict == EvalVerdict.Improved && o.OutputDirectory is not null) trainer.SaveAdapter(Path.Combine(o.OutputDirectory, RunFolder.BestAdapterFolder));
         return (next, verdict);
     }
 

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -92,7 +91,7 @@ public sealed class LoraTrainerPipelineTests
         ml.Model.Save(model, test.Schema, zip);
         File.WriteAllLines(input, new[] { "Label\tText" }.Concat(testRows.Select(r => r.Label + "\t" + r.Text)));
 
-        RunScoringHost(zip, input, output);
+        ScoringHostProcess.RunOk("classify", zip, input, output);
 
         var expectedScores = model.Transform(test).GetColumn<float[]>("Score").ToList();
         var lines = File.ReadAllLines(output);
@@ -121,23 +120,5 @@ public sealed class LoraTrainerPipelineTests
             Assert.That(pretrained.Model.ScoreHead?.NumLabels, Is.EqualTo(2));
             Assert.That(pretrained.Model.Adapters, Has.Count.EqualTo(4));
         });
-    }
-
-    private static void RunScoringHost(string zip, string input, string output)
-    {
-        string config = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Release" : "Debug";
-        string host = Path.Combine(TestPaths.RepoRoot, "tests", "MLNetLora.ML.ScoringHost", "bin", config, "net10.0", "MLNetLora.ML.ScoringHost.dll");
-        Assert.That(File.Exists(host), Is.True, $"{host} was not built; build the solution (the test project references it).");
-        var psi = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
-        {
-            RedirectStandardError = true,
-            RedirectStandardOutput = true,
-        };
-        foreach (var a in new[] { host, zip, input, output }) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var stderr = p.StandardError.ReadToEndAsync();
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        Assert.That(p.WaitForExit(120_000), Is.True, "the scoring host did not finish in 2 minutes");
-        Assert.That(p.ExitCode, Is.EqualTo(0), stdout.Result + stderr.Result);
     }
 }

@@ -4,11 +4,11 @@ using Microsoft.ML.Data;
 namespace MLNetLora.ML;
 
 /// <summary>
-/// The input data plus predicted label and scores. A cursor passes input columns through from one
-/// input cursor and reads the text ahead with a second cursor over the same (unshuffled) rows, so
-/// each forward pass scores <see cref="LoraClassificationTransformer.BatchSize"/> rows.
+/// The input data plus a LoRA transformer's output columns, computed lazily: a cursor passes input
+/// columns through from one input cursor and reads the text columns ahead with a second cursor over
+/// the same (unshuffled) rows, so each forward pass scores <see cref="TextScorer.BatchSize"/> rows.
 /// </summary>
-internal sealed class LoraScoredDataView(IDataView input, DataViewSchema schema, LoraClassificationTransformer transformer) : IDataView
+internal sealed class ScoredDataView(IDataView input, DataViewSchema schema, TextScorer scorer) : IDataView
 {
     public bool CanShuffle => false;
 
@@ -17,7 +17,7 @@ internal sealed class LoraScoredDataView(IDataView input, DataViewSchema schema,
     public long? GetRowCount() => input.GetRowCount();
 
     public DataViewRowCursor GetRowCursor(IEnumerable<DataViewSchema.Column> columnsNeeded, Random? rand = null) =>
-        new Cursor(input, schema, transformer, columnsNeeded);
+        new Cursor(input, schema, scorer, columnsNeeded);
 
     public DataViewRowCursor[] GetRowCursorSet(IEnumerable<DataViewSchema.Column> columnsNeeded, int n, Random? rand = null) =>
         [GetRowCursor(columnsNeeded, rand)];
@@ -25,29 +25,29 @@ internal sealed class LoraScoredDataView(IDataView input, DataViewSchema schema,
     private sealed class Cursor : DataViewRowCursor
     {
         private readonly DataViewSchema schema;
-        private readonly LoraClassificationTransformer transformer;
+        private readonly TextScorer scorer;
         private readonly DataViewRowCursor main;
         private readonly DataViewRowCursor? ahead;
-        private readonly ValueGetter<ReadOnlyMemory<char>>? aheadText;
+        private readonly ValueGetter<ReadOnlyMemory<char>>[] aheadText = [];
         private readonly int inputCount;
         private readonly bool scoresActive;
-        private float[][] buffer = [];
+        private object[][] buffer = [];
         private long bufferStart;
         private long position = -1;
 
-        public Cursor(IDataView input, DataViewSchema schema, LoraClassificationTransformer transformer, IEnumerable<DataViewSchema.Column> needed)
+        public Cursor(IDataView input, DataViewSchema schema, TextScorer scorer, IEnumerable<DataViewSchema.Column> needed)
         {
             this.schema = schema;
-            this.transformer = transformer;
+            this.scorer = scorer;
             inputCount = input.Schema.Count;
             var neededList = needed.ToList();
             scoresActive = neededList.Any(c => c.Index >= inputCount);
             main = input.GetRowCursor(neededList.Where(c => c.Index < inputCount).Select(c => input.Schema[c.Index]));
             if (scoresActive)
             {
-                var text = input.Schema[transformer.TextColumnName];
-                ahead = input.GetRowCursor([text]);
-                aheadText = ahead.GetGetter<ReadOnlyMemory<char>>(text);
+                var texts = scorer.InputColumns.Select(n => input.Schema[n]).ToArray();
+                ahead = input.GetRowCursor(texts);
+                aheadText = texts.Select(t => ahead.GetGetter<ReadOnlyMemory<char>>(t)).ToArray();
             }
         }
 
@@ -68,18 +68,21 @@ internal sealed class LoraScoredDataView(IDataView input, DataViewSchema schema,
         private void Fill()
         {
             bufferStart = position;
-            var texts = new List<string>(transformer.BatchSize);
+            var rows = new List<string[]>(scorer.BatchSize);
             var value = default(ReadOnlyMemory<char>);
-            while (texts.Count < transformer.BatchSize && ahead!.MoveNext())
+            while (rows.Count < scorer.BatchSize && ahead!.MoveNext())
             {
-                aheadText!(ref value);
-                texts.Add(value.ToString());
+                var row = new string[aheadText.Length];
+                for (int i = 0; i < row.Length; i++)
+                {
+                    aheadText[i](ref value);
+                    row[i] = value.ToString();
+                }
+                rows.Add(row);
             }
-            if (texts.Count == 0) throw new InvalidOperationException("The input data returned fewer rows to the text read-ahead cursor than to the main cursor; its row order must be deterministic.");
-            buffer = transformer.ScoreTexts(texts);
+            if (rows.Count == 0) throw new InvalidOperationException("The input data returned fewer rows to the text read-ahead cursor than to the main cursor; its row order must be deterministic.");
+            buffer = scorer.Score(rows);
         }
-
-        private float[] Current => buffer[position - bufferStart];
 
         public override bool IsColumnActive(DataViewSchema.Column column) =>
             column.Index < inputCount ? main.IsColumnActive(main.Schema[column.Index]) : scoresActive;
@@ -87,11 +90,8 @@ internal sealed class LoraScoredDataView(IDataView input, DataViewSchema schema,
         public override ValueGetter<TValue> GetGetter<TValue>(DataViewSchema.Column column)
         {
             if (column.Index < inputCount) return main.GetGetter<TValue>(main.Schema[column.Index]);
-            Delegate getter = column.Index == inputCount
-                ? (ValueGetter<uint>)((ref uint dst) => dst = (uint)ArgMax(Current) + 1)
-                : (ValueGetter<VBuffer<float>>)((ref VBuffer<float> dst) => dst = new VBuffer<float>(Current.Length, (float[])Current.Clone()));
-            return getter as ValueGetter<TValue> ?? throw new InvalidOperationException(
-                $"Column '{column.Name}' is {column.Type}; it was requested as {typeof(TValue).Name}.");
+            int k = column.Index - inputCount;
+            return TextScorer.Getter<TValue>(column, () => buffer[position - bufferStart][k]);
         }
 
         public override ValueGetter<DataViewRowId> GetIdGetter() => main.GetIdGetter();
@@ -104,13 +104,6 @@ internal sealed class LoraScoredDataView(IDataView input, DataViewSchema schema,
                 ahead?.Dispose();
             }
             base.Dispose(disposing);
-        }
-
-        private static int ArgMax(float[] v)
-        {
-            int best = 0;
-            for (int i = 1; i < v.Length; i++) if (v[i] > v[best]) best = i;
-            return best;
         }
     }
 }

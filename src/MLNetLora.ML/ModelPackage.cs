@@ -1,0 +1,173 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Microsoft.ML;
+using Microsoft.ML.Runtime;
+using MLNetLora.Models.Hub;
+using MLNetLora.Models.Lora;
+
+namespace MLNetLora.ML;
+
+/// <summary>
+/// The base-model side of a saved LoRA transformer: the adapter (PEFT bytes), the base model's path
+/// and fingerprint, and optionally the base model's files themselves, written as zip entries of at
+/// most <see cref="ChunkBytes"/> each (so no entry needs Zip64, however large the weights). Loading
+/// finds the base model (Register's folder, the embedded copy, or the saved path), checks its
+/// fingerprint, and attaches the adapter.
+/// </summary>
+internal static class ModelPackage
+{
+    /// <summary>Largest zip entry written for an embedded file: 1 GiB, below the 2 and 4 GiB limits of plain zip tools.</summary>
+    internal static long ChunkBytes { get; set; } = 1L << 30;
+
+    private const string BaseEntry = "Base";
+    private const string AdapterConfigEntry = "AdapterConfig";
+    private const string AdapterWeightsEntry = "AdapterWeights";
+
+    /// <summary>Writes the adapter of <paramref name="pretrained"/>, the base record and, when <paramref name="embed"/>, the base files.</summary>
+    public static void Save(ModelSaveContext ctx, PretrainedModel pretrained, LoraSettings lora, ModelFingerprint fingerprint, bool embed)
+    {
+        string tmp = Path.Combine(Path.GetTempPath(), "mlnetlora-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            PeftAdapterIO.Save(pretrained.Model, lora, tmp, pretrained.Directory);
+            WriteFile(ctx, AdapterConfigEntry, Path.Combine(tmp, PeftAdapterIO.ConfigFileName));
+            WriteFile(ctx, AdapterWeightsEntry, Path.Combine(tmp, PeftAdapterIO.WeightsFileName));
+        }
+        finally
+        {
+            if (Directory.Exists(tmp)) Directory.Delete(tmp, recursive: true);
+        }
+        var files = new List<EmbeddedFile>();
+        if (embed)
+        {
+            var names = ModelFingerprint.FilesOf(pretrained.Directory);
+            for (int i = 0; i < names.Count; i++)
+            {
+                string path = Path.Combine(pretrained.Directory, names[i]);
+                long length = new FileInfo(path).Length;
+                int chunks = (int)Math.Max(1, (length + ChunkBytes - 1) / ChunkBytes);
+                using var source = File.OpenRead(path);
+                for (int c = 0; c < chunks; c++)
+                    MLNetInternals.WriteEntry(ctx, ChunkName(i, c), s => CopyBytes(source, s, Math.Min(ChunkBytes, length - c * ChunkBytes)));
+                files.Add(new EmbeddedFile(names[i], length, chunks));
+            }
+        }
+        var record = new BaseRecord(pretrained.Directory, fingerprint.Files, embed ? files : null);
+        MLNetInternals.WriteEntry(ctx, BaseEntry, s => JsonSerializer.Serialize(s, record));
+    }
+
+    /// <summary>Loads the base model for a saved transformer on <paramref name="device"/> and attaches its adapter.</summary>
+    /// <returns>The model with adapters, the adapter's settings, and the fingerprint recorded at training time.</returns>
+    /// <exception cref="DirectoryNotFoundException">The base model is neither embedded nor where it was, and Register named no folder.</exception>
+    /// <exception cref="InvalidDataException">The folder found is not the base model the transformer was trained on.</exception>
+    public static (PretrainedModel Pretrained, LoraSettings Lora, ModelFingerprint Fingerprint, bool Embedded) Load(
+        IHostEnvironment env, object ctx, LibTorch.Device device, string what)
+    {
+        var record = JsonSerializer.Deserialize<BaseRecord>(MLNetInternals.Read(ctx, BaseEntry))
+            ?? throw new InvalidDataException($"The saved {what} has an empty base-model record.");
+        var expected = new ModelFingerprint(record.Fingerprint);
+        string? given = MLNetLoraCatalog.BaseModelOverride(env.ComponentCatalog);
+        string dir = given ?? (record.Embedded is { } files ? Extract(ctx, files, expected) : record.BaseModelPath);
+        if (!Directory.Exists(dir))
+            throw new DirectoryNotFoundException($"The saved {what} needs its base model at '{dir}', which does not exist (the zip holds only the adapter). " +
+                "Put the Hugging Face folder there, or call MLNetLoraCatalog.Register(mlContext, baseModelDirectory: \"...\") before mlContext.Model.Load, " +
+                "or save the model with EmbedBaseModel = true so the zip carries the base model.");
+        var found = ModelFingerprint.Of(dir);
+        var differences = expected.Differences(found);
+        if (differences.Count > 0)
+            throw new InvalidDataException($"The base model at '{dir}' is not the one the saved {what} was trained on ('{record.BaseModelPath}'): " +
+                string.Join("; ", differences) + ". Point MLNetLoraCatalog.Register(mlContext, baseModelDirectory: ...) at the original folder, or save with EmbedBaseModel = true.");
+        string tmp = Path.Combine(Path.GetTempPath(), "mlnetlora-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(tmp);
+        try
+        {
+            ReadFile(ctx, AdapterConfigEntry, Path.Combine(tmp, PeftAdapterIO.ConfigFileName));
+            ReadFile(ctx, AdapterWeightsEntry, Path.Combine(tmp, PeftAdapterIO.WeightsFileName));
+            var pretrained = PretrainedModel.Load(dir, device);
+            try
+            {
+                var lora = PeftAdapterIO.Load(pretrained.Model, tmp);
+                return (pretrained, lora, expected, record.Embedded is not null);
+            }
+            catch
+            {
+                pretrained.Dispose();
+                throw;
+            }
+        }
+        finally
+        {
+            Directory.Delete(tmp, recursive: true);
+        }
+    }
+
+    // Embedded files go to a folder named by the fingerprint, shared by every load of the same base
+    // model; it is written under a temporary name and renamed, so a reader never sees half a model.
+    private static string Extract(object ctx, IReadOnlyList<EmbeddedFile> files, ModelFingerprint fingerprint)
+    {
+        string id = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(fingerprint.ToJson())))[..16];
+        string root = Path.Combine(Path.GetTempPath(), "mlnetlora-models");
+        string dir = Path.Combine(root, id);
+        if (Directory.Exists(dir) && fingerprint.Differences(ModelFingerprint.Of(dir)).Count == 0) return dir;
+        string tmp = dir + ".tmp-" + Guid.NewGuid().ToString("N");
+        Directory.CreateDirectory(tmp);
+        try
+        {
+            for (int i = 0; i < files.Count; i++)
+            {
+                using var target = File.Create(Path.Combine(tmp, files[i].Name));
+                for (int c = 0; c < files[i].Chunks; c++)
+                    if (!MLNetInternals.TryReadEntry(ctx, ChunkName(i, c), s => s.CopyTo(target)))
+                        throw new InvalidDataException($"The saved model lacks part {c} of its embedded '{files[i].Name}'; save it again.");
+                if (target.Length != files[i].Length)
+                    throw new InvalidDataException($"The embedded '{files[i].Name}' has {target.Length} bytes instead of {files[i].Length}; the zip is damaged.");
+            }
+            if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+            Directory.Move(tmp, dir);
+        }
+        catch (IOException) when (Directory.Exists(dir) && fingerprint.Differences(ModelFingerprint.Of(dir)).Count == 0)
+        {
+            // Another process extracted the same model first.
+        }
+        finally
+        {
+            if (Directory.Exists(tmp)) Directory.Delete(tmp, recursive: true);
+        }
+        return dir;
+    }
+
+    private static string ChunkName(int file, int chunk) => $"BaseFile.{file}.{chunk}";
+
+    private static void WriteFile(ModelSaveContext ctx, string entry, string path) => MLNetInternals.WriteEntry(ctx, entry, s =>
+    {
+        using var f = File.OpenRead(path);
+        f.CopyTo(s);
+    });
+
+    private static void ReadFile(object ctx, string entry, string path)
+    {
+        bool found = MLNetInternals.TryReadEntry(ctx, entry, s =>
+        {
+            using var f = File.Create(path);
+            s.CopyTo(f);
+        });
+        if (!found) throw new InvalidDataException($"The saved model has no '{entry}' entry; it was not written by this version of MLNetLora.ML.");
+    }
+
+    private static void CopyBytes(Stream from, Stream to, long count)
+    {
+        var buffer = new byte[1 << 20];
+        while (count > 0)
+        {
+            int n = from.Read(buffer, 0, (int)Math.Min(buffer.Length, count));
+            if (n == 0) throw new EndOfStreamException("A base-model file shrank while it was being saved.");
+            to.Write(buffer, 0, n);
+            count -= n;
+        }
+    }
+
+    private sealed record EmbeddedFile(string Name, long Length, int Chunks);
+
+    private sealed record BaseRecord(string BaseModelPath, IReadOnlyDictionary<string, string> Fingerprint, IReadOnlyList<EmbeddedFile>? Embedded);
+}
