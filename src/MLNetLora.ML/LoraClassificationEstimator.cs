@@ -63,6 +63,7 @@ public sealed class LoraClassificationEstimator : IEstimator<LoraClassificationT
         using var ch = host.Start("Training");
         var device = LoraFit.Device(env, options, w => ch.Warning(MessageSensitivity.None, w));
         var run = training with { Device = device };
+        LoraFit.CheckOutputFolder(options, run);
         var trainRows = ClassificationRows.Read(input, options, labelNames, "training data", ch);
         LoraFit.CheckBeforeLoad(options, run, trainRows.Count);
         var evalRows = options.ValidationSet is IDataView vs ? ClassificationRows.Read(vs, options, labelNames, "ValidationSet", ch) : null;

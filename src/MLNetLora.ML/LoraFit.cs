@@ -37,15 +37,19 @@ internal static class LoraFit
     public static LibTorch.Device Device(IHostEnvironment env, LoraTrainingOptions options, Action<string>? warn) =>
         DeviceSelection.Resolve(env, options.Device, options.TypeName, warn);
 
-    /// <summary>Checks that can fail without a model: the output folder and the schedule over the run's length.</summary>
-    public static void CheckBeforeLoad(LoraTrainingOptions options, TrainerOptions training, int trainCount)
-    {
-        if (trainCount == 0) throw new ArgumentException("The training data is empty (0 rows); give the estimator rows to learn from.");
+    /// <summary>The first check of Fit: the output folder holds no earlier run (unless resuming).</summary>
+    public static void CheckOutputFolder(LoraTrainingOptions options, TrainerOptions training) =>
         MLOptionNames.Check(options.TypeName, () =>
         {
             RunFolder.CheckNoEarlierRun(training);
-            return training.ResolveSchedule(training.PlannedSteps(trainCount));
+            return true;
         });
+
+    /// <summary>Checks that need the data but no model: there are rows, and the schedule fits the run's length.</summary>
+    public static void CheckBeforeLoad(LoraTrainingOptions options, TrainerOptions training, int trainCount)
+    {
+        if (trainCount == 0) throw new ArgumentException("The training data is empty (0 rows); give the estimator rows to learn from.");
+        MLOptionNames.Check(options.TypeName, () => training.ResolveSchedule(training.PlannedSteps(trainCount)));
     }
 
     /// <summary>Trains <paramref name="pretrained"/> (adapters added by the trainer) and returns how the run ended.</summary>

@@ -57,6 +57,7 @@ public sealed class LoraGenerationEstimator : IEstimator<LoraGenerationTransform
         using var ch = host.Start("Training");
         var device = LoraFit.Device(env, options, w => ch.Warning(MessageSensitivity.None, w));
         var run = training with { Device = device };
+        LoraFit.CheckOutputFolder(options, run);
         var trainRows = GenerationRows.Read(input, options.PromptColumnName, options.ResponseColumnName);
         if (trainRows.Count == 0) LoraFit.CheckBeforeLoad(options, run, 0);
         var evalRows = options.ValidationSet is IDataView vs ? GenerationRows.Read(vs, options.PromptColumnName, options.ResponseColumnName) : null;

@@ -15,22 +15,25 @@ public sealed record ModelFingerprint(IReadOnlyDictionary<string, string> Files)
     private const int Samples = 16;
     private const int SampleBytes = 64 * 1024;
 
-    /// <summary>The files, besides <c>*.safetensors</c>, that take part when present.</summary>
+    /// <summary>The files, besides the weights, that take part when present.</summary>
     public static IReadOnlyList<string> ModelFiles { get; } =
     [
         "config.json", "generation_config.json", "tokenizer.json", "tokenizer.model", "tokenizer_config.json",
         "special_tokens_map.json", "model.safetensors.index.json",
     ];
 
-    /// <summary>The files of a model folder that loading reads: <see cref="ModelFiles"/> that exist, and every <c>*.safetensors</c>.</summary>
+    /// <summary>The files of a model folder that loading reads: <see cref="ModelFiles"/> that exist, and the weights (model.safetensors, or the shards its index names).</summary>
     /// <param name="directory">The folder.</param>
     /// <returns>Names relative to the folder, sorted.</returns>
     /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
     public static IReadOnlyList<string> FilesOf(string directory)
     {
         if (!Directory.Exists(directory)) throw new DirectoryNotFoundException($"Model folder '{directory}' does not exist.");
-        return ModelFiles.Where(f => File.Exists(Path.Combine(directory, f)))
-            .Concat(Directory.EnumerateFiles(directory, "*.safetensors").Select(Path.GetFileName).OfType<string>())
+        string index = Path.Combine(directory, Checkpoints.ModelCheckpoint.IndexFileName);
+        IEnumerable<string> weights = File.Exists(index)
+            ? Checkpoints.ShardIndex.Load(index).ShardFiles
+            : File.Exists(Path.Combine(directory, Checkpoints.ModelCheckpoint.SingleFileName)) ? [Checkpoints.ModelCheckpoint.SingleFileName] : [];
+        return ModelFiles.Where(f => File.Exists(Path.Combine(directory, f))).Concat(weights)
             .Distinct().Order(StringComparer.Ordinal).ToArray();
     }
 
