@@ -37,8 +37,8 @@ public sealed class LoraClassificationEstimator : IEstimator<LoraClassificationT
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
         ArgumentNullException.ThrowIfNull(inputSchema);
-        CheckText(inputSchema, options.TextColumnName, nameof(options.TextColumnName));
-        if (options.Sentence2ColumnName is string s2) CheckText(inputSchema, s2, nameof(options.Sentence2ColumnName));
+        SchemaChecks.TextColumn(inputSchema, options.TextColumnName, nameof(options.TextColumnName));
+        if (options.Sentence2ColumnName is string s2) SchemaChecks.TextColumn(inputSchema, s2, nameof(options.Sentence2ColumnName));
         if (Find(inputSchema, options.LabelColumnName) is not SchemaShape.Column label)
             throw new ArgumentException($"The input has no label column '{options.LabelColumnName}'. Set LabelColumnName.");
         if (!label.IsKey)
@@ -85,14 +85,6 @@ public sealed class LoraClassificationEstimator : IEstimator<LoraClassificationT
             pretrained.Dispose();
             throw;
         }
-    }
-
-    private static void CheckText(SchemaShape shape, string name, string option)
-    {
-        if (Find(shape, name) is not SchemaShape.Column text)
-            throw new ArgumentException($"The input has no text column '{name}'. Set {option}.");
-        if (text.Kind != SchemaShape.Column.VectorKind.Scalar || text.ItemType is not TextDataViewType)
-            throw SchemaChecks.WrongText(name, text.Kind == SchemaShape.Column.VectorKind.Scalar ? text.ItemType.ToString()! : $"{text.Kind} of {text.ItemType}", option);
     }
 
     private static SchemaShape.Column? Find(SchemaShape shape, string name) =>

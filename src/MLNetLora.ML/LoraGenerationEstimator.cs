@@ -40,8 +40,8 @@ public sealed class LoraGenerationEstimator : IEstimator<LoraGenerationTransform
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
         ArgumentNullException.ThrowIfNull(inputSchema);
-        CheckText(inputSchema, options.PromptColumnName, nameof(options.PromptColumnName));
-        if (options.ResponseColumnName is string r) CheckText(inputSchema, r, nameof(options.ResponseColumnName));
+        SchemaChecks.TextColumn(inputSchema, options.PromptColumnName, nameof(options.PromptColumnName));
+        if (options.ResponseColumnName is string r) SchemaChecks.TextColumn(inputSchema, r, nameof(options.ResponseColumnName));
         var columns = inputSchema.Where(c => c.Name != options.OutputColumnName).ToList();
         columns.Add(MLNetInternals.ShapeColumn(options.OutputColumnName, SchemaShape.Column.VectorKind.Scalar, TextDataViewType.Instance, false, null));
         return new SchemaShape(columns);
@@ -87,12 +87,4 @@ public sealed class LoraGenerationEstimator : IEstimator<LoraGenerationTransform
 
     private static List<TrainingExample> Encode(List<(string Prompt, string? Response)> rows, HfTokenizer tokenizer, int maxLength) =>
         rows.Select(r => InstructionExample.Encode(tokenizer, r.Prompt, r.Response, maxLength)).ToList();
-
-    private static void CheckText(SchemaShape shape, string name, string option)
-    {
-        var text = shape.Where(c => c.Name == name).Select(c => (SchemaShape.Column?)c).LastOrDefault()
-            ?? throw new ArgumentException($"The input has no text column '{name}'. Set {option}.");
-        if (text.Kind != SchemaShape.Column.VectorKind.Scalar || text.ItemType is not TextDataViewType)
-            throw SchemaChecks.WrongText(name, text.Kind == SchemaShape.Column.VectorKind.Scalar ? text.ItemType.ToString()! : $"{text.Kind} of {text.ItemType}", option);
-    }
 }

@@ -55,4 +55,14 @@ internal static class SchemaChecks
     /// <summary>Whether a key column carries text KeyValues (class names).</summary>
     public static bool HasTextNames(DataViewSchema.Column label) =>
         label.Annotations.Schema.GetColumnOrNull("KeyValues") is { Type: VectorDataViewType { ItemType: TextDataViewType } };
+
+    /// <summary>A text column of an estimator's input shape exists and is a scalar Text.</summary>
+    /// <exception cref="ArgumentException">It is missing or of another type; the message names the options field.</exception>
+    public static void TextColumn(SchemaShape shape, string name, string option)
+    {
+        var text = shape.Where(c => c.Name == name).Select(c => (SchemaShape.Column?)c).LastOrDefault()
+            ?? throw new ArgumentException($"The input has no text column '{name}'. Set {option}.");
+        if (text.Kind != SchemaShape.Column.VectorKind.Scalar || text.ItemType is not TextDataViewType)
+            throw WrongText(name, text.Kind == SchemaShape.Column.VectorKind.Scalar ? text.ItemType.ToString()! : $"{text.Kind} of {text.ItemType}", option);
+    }
 }
