@@ -34,6 +34,8 @@ internal sealed class ClassificationScorer : TextScorer
 
     public override IReadOnlyList<string> InputColumns => inputs;
 
+    public override IReadOnlyList<string> InputOptions { get; } = ["TextColumnName", "Sentence2ColumnName"];
+
     public override int BatchSize { get; }
 
     public int MaxLength { get; }

@@ -21,14 +21,19 @@ internal static class DeviceSelection
     {
         if (requested is not null)
         {
+            Device parsed;
             try
             {
-                return Device.Parse(requested);
+                parsed = Device.Parse(requested);
             }
             catch (Exception e) when (e is ArgumentException or FormatException)
             {
                 throw new ArgumentException($"{optionsName}.Device '{requested}' is not a device; use \"cpu\", \"cuda\" or \"cuda:N\", or null to follow MLContext.GpuDeviceId.", nameof(requested), e);
             }
+            if (parsed.IsCuda && !CudaAvailable())
+                throw new InvalidOperationException($"{optionsName}.Device is '{requested}' but CUDA is not available (no CUDA build of libtorch was loaded). " +
+                    "Set Device = \"cpu\" (or null with MLContext.FallbackToCpu = true), or point MLNETLORA_LIBTORCH at the torch/lib folder of a CUDA PyTorch install.");
+            return parsed;
         }
         var (gpu, fallback) = MLNetInternals.GpuSettings(env);
         if (gpu is not int id) return Device.Cpu;

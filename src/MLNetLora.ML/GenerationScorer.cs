@@ -28,6 +28,8 @@ internal sealed class GenerationScorer : TextScorer
 
     public override IReadOnlyList<string> InputColumns => inputs;
 
+    public override IReadOnlyList<string> InputOptions { get; } = ["PromptColumnName"];
+
     public override int BatchSize { get; }
 
     public override IReadOnlyList<ScoredColumn> Outputs => outputs;

@@ -57,6 +57,7 @@ public sealed class LoraClassificationEstimator : IEstimator<LoraClassificationT
     public LoraClassificationTransformer Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
+        LoraFit.CheckNotEmpty(input);
         var (labelCol, classes) = SchemaChecks.LabelColumn(input.Schema, options.LabelColumnName);
         var labelNames = SchemaChecks.LabelNames(labelCol, classes);
         var host = env.Register("LoraTrainer");

@@ -24,18 +24,31 @@ internal static class LoraFit
             throw new ArgumentException($"{options.TypeName}.EarlyStoppingPatience needs a ValidationSet to measure improvement; set ValidationSet or EarlyStoppingPatience = 0.", nameof(options));
         if (options.LogEvery < 1)
             throw new ArgumentException($"{options.TypeName}.LogEvery must be at least 1 (got {options.LogEvery}).", nameof(options));
-        return MLOptionNames.Check(options.TypeName, () =>
+        var checkedOptions = MLOptionNames.Check(options.TypeName, () =>
         {
-            var o = options.ToTrainerOptions(Device(env, options, null));
+            var o = options.ToTrainerOptions(LibTorch.Device.Cpu);
             o = specialise?.Invoke(o) ?? o;
             o.Validate();
             return o;
         });
+        string modelPath = Path.GetFullPath(options.ModelPath);
+        if (File.Exists(modelPath))
+            throw new ArgumentException($"{options.TypeName}.ModelPath '{modelPath}' is a file; set it to the Hugging Face model folder that holds config.json, model.safetensors and tokenizer.json.", nameof(options));
+        if (!Directory.Exists(modelPath))
+            throw new ArgumentException($"{options.TypeName}.ModelPath '{modelPath}' does not exist; set it to a Hugging Face model folder (config.json, model.safetensors, tokenizer.json).", nameof(options));
+        return checkedOptions with { Device = Device(env, options, null) };
     }
 
     /// <summary>The device of the run (see <see cref="LoraTrainingOptions.Device"/>).</summary>
     public static LibTorch.Device Device(IHostEnvironment env, LoraTrainingOptions options, Action<string>? warn) =>
         DeviceSelection.Resolve(env, options.Device, options.TypeName, warn);
+
+    /// <summary>The data view has no rows (checked before anything reads its columns' types, so an empty view says it is empty).</summary>
+    public static void CheckNotEmpty(IDataView input)
+    {
+        using var cursor = input.GetRowCursor([]);
+        if (!cursor.MoveNext()) throw new ArgumentException("The training data is empty (0 rows); give the estimator rows to learn from.", nameof(input));
+    }
 
     /// <summary>The first check of Fit: the output folder holds no earlier run (unless resuming).</summary>
     public static void CheckOutputFolder(LoraTrainingOptions options, TrainerOptions training) =>

@@ -53,6 +53,7 @@ public sealed class LoraGenerationEstimator : IEstimator<LoraGenerationTransform
     public LoraGenerationTransformer Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
+        LoraFit.CheckNotEmpty(input);
         var host = env.Register("LoraTrainer");
         using var ch = host.Start("Training");
         var device = LoraFit.Device(env, options, w => ch.Warning(MessageSensitivity.None, w));

@@ -25,7 +25,7 @@ internal static class SchemaChecks
             $"The input has no label column '{name}' (it has: {string.Join(", ", schema.Select(c => c.Name))}). Set LabelColumnName.");
         if (col.Type is not KeyDataViewType key) throw WrongLabel(name, col.Type.ToString()!);
         if (key.Count < 2 || key.Count > int.MaxValue)
-            throw new ArgumentException($"Label column '{name}' has {key.Count} classes; classification needs at least 2.");
+            throw new ArgumentException($"Label column '{name}' has {key.Count} {(key.Count == 1 ? "class" : "classes")}; classification needs at least 2 (does every row have the same label?).");
         return (col, (int)key.Count);
     }
 

@@ -20,6 +20,9 @@ internal abstract class TextScorer
     /// <summary>Text columns read per row, in the order <see cref="Score"/> receives them; null entries are optional columns that are absent.</summary>
     public abstract IReadOnlyList<string> InputColumns { get; }
 
+    /// <summary>The options field that names each of <see cref="InputColumns"/>, for error messages.</summary>
+    public abstract IReadOnlyList<string> InputOptions { get; }
+
     /// <summary>Rows per forward pass.</summary>
     public abstract int BatchSize { get; }
 
@@ -33,7 +36,7 @@ internal abstract class TextScorer
     /// <exception cref="ArgumentException">An input column is missing or not text.</exception>
     public DataViewSchema OutputSchema(DataViewSchema input)
     {
-        foreach (string c in InputColumns) SchemaChecks.TextColumn(input, c);
+        for (int i = 0; i < InputColumns.Count; i++) SchemaChecks.TextColumn(input, InputColumns[i], InputOptions[i]);
         var b = new DataViewSchema.Builder();
         b.AddColumns(input);
         foreach (var o in Outputs) b.AddColumn(o.Name, o.Type, o.Annotations);

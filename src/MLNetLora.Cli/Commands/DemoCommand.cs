@@ -96,7 +96,7 @@ public sealed class DemoCommand : ICliCommand
         TrainingReport.AppendEval(options.MetricsFile, before);
         w.WriteLine($"validation before training: {TrainingReport.DescribeEval(before)}");
         TrainingResult result;
-        using (var cancel = new CtrlCCancellation(context.Error, "Stopping after this step and writing a checkpoint..."))
+        using (var cancel = new StopSignals(context.Error, "Stopping after this step and writing a checkpoint..."))
             result = console.Run(progress => trainer.Train(train, validation, progress, cancel.Token));
 
         var after = result.Evaluations.Count > 0 ? result.Evaluations[^1] : before;

@@ -60,7 +60,7 @@ public sealed class LrFindCommand : ICliCommand
 
         var progress = new PointProgress(context.Error);
         LrFinderResult result;
-        using (var cancel = new CtrlCCancellation(context.Error, "Stopping the sweep..."))
+        using (var cancel = new StopSignals(context.Error, "Stopping the sweep..."))
             result = trainer.FindLearningRate(data.Train, finder, progress, cancel.Token);
 
         WriteResult(context.Out, result, finder);

@@ -70,11 +70,6 @@ public sealed class TrainCommand : ICliCommand
         WritePlan(context.Out, session, data, trainCount, options, settings, labelsPath);
 
         bool fresh = settings.ResumeState is null;
-        if (fresh && options.MetricsFile is string m && File.Exists(m))
-        {
-            File.Delete(m);
-            console.Log($"replaced the metrics of an earlier run in {m}");
-        }
         EvaluationResult? before = null;
         if (fresh && data.Eval is { Count: > 0 } eval)
         {
@@ -85,8 +80,12 @@ public sealed class TrainCommand : ICliCommand
 
         var clock = Stopwatch.StartNew();
         TrainingResult result;
-        using (var cancel = new CtrlCCancellation(context.Error, "Stopping after this step and writing a checkpoint...", outerCancellation))
+        int cancelledExitCode;
+        using (var cancel = new StopSignals(context.Error, "Stopping after this step and writing a checkpoint...", outerCancellation))
+        {
             result = console.Run(progress => trainer.Train(data.Train, data.Eval, progress, cancel.Token));
+            cancelledExitCode = cancel.ExitCode;
+        }
         clock.Stop();
 
         TrainingReport.WriteSummary(context.Out, result, before, clock.Elapsed);
@@ -104,9 +103,9 @@ public sealed class TrainCommand : ICliCommand
             context.Out.WriteLine();
             context.Out.WriteLine($"Stopped at step {result.Steps}; the checkpoint holds everything needed to continue exactly. " +
                 $"To continue, run the same command with --resume {settings.Output} added.");
-            return CancelledExitCode;
+            return cancelledExitCode;
         }
-        if (result.StopReason == TrainingStopReason.WatchdogStop)
+        if (result.StopReason is TrainingStopReason.WatchdogStop or TrainingStopReason.WriteFailed)
         {
             context.Error.WriteLine($"error: {result.StopMessage}");
             return CliApp.FailureExitCode;

@@ -136,6 +136,7 @@ public sealed record TrainSettings
             OverrideRateOnResume = args.Has("override-lr"),
             BaseModelNameOrPath = common.ModelDir,
         };
+        CheckOutputs(trainer, common, evalData, resumeDir is not null, chart, args.Option("csv"));
         // A TrainerOptionException reaches CliApp, which shows it with the flags (CliOptionNames) and exits 2.
         trainer.Validate();
         return new TrainSettings
@@ -145,6 +146,39 @@ public sealed record TrainSettings
             Csv = args.Option("csv") is string csv ? Path.GetFullPath(csv) : null,
             LogEvery = OptionValues.Int(args, "log-every", 1),
         };
+    }
+
+    // Before anything is loaded: every file the run writes is not an input, not an earlier run's,
+    // and its folder can be written (a read-only or immutable location fails here, not after loading).
+    private static void CheckOutputs(TrainerOptions o, CommonTrainingSettings common, string? evalData, bool resuming, string chart, string? csv)
+    {
+        var inputs = new[] { common.DataPath, evalData }.OfType<string>().Select(Path.GetFullPath).ToHashSet(StringComparer.Ordinal);
+        foreach (var (flag, path) in new[] { ("metrics", o.MetricsFile), ("chart", chart), ("csv", csv is null ? null : Path.GetFullPath(csv)) })
+        {
+            if (path is null) continue;
+            if (inputs.Contains(path)) throw new UsageException($"--{flag} '{path}' is the training or evaluation data; writing there would destroy it. Choose another file.");
+            if (Directory.Exists(path)) throw new UsageException($"--{flag} '{path}' is a folder; give a file name.");
+        }
+        if (!resuming && o.MetricsFile is string m && File.Exists(m))
+            throw new UsageException($"--metrics '{m}' already exists (an earlier run's metrics); a new run never overwrites it. Choose another file, delete it, or add --resume.");
+        foreach (string dir in new[] { o.OutputDirectory, Path.GetDirectoryName(o.MetricsFile), Path.GetDirectoryName(chart) }.OfType<string>().Distinct())
+            RequireWritableFolder(dir);
+    }
+
+    private static void RequireWritableFolder(string dir)
+    {
+        string probe = Path.Combine(dir, ".mlnetlora-write-check-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            Directory.CreateDirectory(dir);
+            File.WriteAllBytes(probe, [1]);
+            File.Delete(probe);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new UsageException($"Cannot write to '{dir}' ({e.Message}). Training writes the adapter, checkpoints and metrics there; " +
+                "choose a writable --output folder (check its permissions, read-only mounts and free space).");
+        }
     }
 
     private static ScheduleKind? Scheduler(string? name)
@@ -158,10 +192,10 @@ public sealed record TrainSettings
     {
         if (args.Option("resume") is not string resume)
         {
-            var old = Directory.Exists(output) ? Directory.GetDirectories(output, "checkpoint-*").FirstOrDefault(d => File.Exists(Path.Combine(d, TrainingCheckpoint.StateFileName))) : null;
-            if (old is not null)
-                throw new UsageException($"--output '{output}' already holds a training run ({Path.GetFileName(old)}). " +
-                    $"Add --resume {output} to continue it, or choose another --output folder.");
+            var earlier = RunFolder.EarlierRunFiles(output);
+            if (earlier.Count > 0)
+                throw new UsageException($"--output '{output}' already holds a training run ({string.Join(", ", earlier.Take(4))}{(earlier.Count > 4 ? ", …" : "")}); " +
+                    $"a new run never writes over it. Add --resume {output} to continue it, or choose another --output folder.");
             return (null, null, null);
         }
         if (common.InitAdapter is not null)

@@ -42,7 +42,9 @@ public static class TrainingReport
         w.WriteLine();
         w.WriteLine($"{CliOptionNames.Translate(result.StopMessage)}: {result.Steps} steps, {TrainingFormat.Duration(elapsed)}");
         var rows = new List<(string, string)>();
-        if (!double.IsNaN(result.FinalLoss)) rows.Add(("final train loss", TrainingFormat.Loss(result.FinalLoss)));
+        // One batch's loss is noisy (a classification batch of easy rows reads 0.1 while the run diverges); the moving average is not.
+        if (!double.IsNaN(result.SmoothedLoss)) rows.Add(("train loss (smoothed)", TrainingFormat.Loss(result.SmoothedLoss) + $" (last batch {TrainingFormat.Loss(result.FinalLoss)})"));
+        else if (!double.IsNaN(result.FinalLoss)) rows.Add(("final train loss", TrainingFormat.Loss(result.FinalLoss)));
         var (first, last) = FirstAndLast(result, before);
         if (first is not null && last is not null)
         {

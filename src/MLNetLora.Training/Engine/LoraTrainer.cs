@@ -51,7 +51,12 @@ public sealed partial class LoraTrainer : IDisposable
     {
         PadId = pretrained.PaddingId;
         EosId = pretrained.Tokenizer?.EosId;
+        BaseFingerprint = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(
+            System.Text.Encoding.UTF8.GetBytes(ModelFingerprint.Of(pretrained.Directory).ToJson())));
     }
+
+    /// <summary>A hash of the base model folder's <see cref="ModelFingerprint"/>, recorded in checkpoints (null for a bare model).</summary>
+    public string? BaseFingerprint { get; init; }
 
     /// <summary>The run's options.</summary>
     public TrainerOptions Options { get; }
@@ -134,12 +139,20 @@ public sealed partial class LoraTrainer : IDisposable
         ArgumentNullException.ThrowIfNull(train);
         train = Options.TrainingSet(train, EosId);
         if (train.Count == 0) throw new ArgumentException("There is no training data: check the data and MaxLength.", nameof(train));
-        string? resumeDir = Options.ResumeFrom is null ? null : TrainingCheckpoint.Resolve(Options.ResumeFrom);
+        if (Options.OutputDirectory is string output)
+            foreach (string left in TrainingCheckpoint.CleanLeftovers(output)) Log($"removed an interrupted checkpoint write: {left}");
+        string? resumeDir = Options.ResumeFrom is null ? null : TrainingCheckpoint.Resolve(Options.ResumeFrom, Log);
         TrainerState? resumed = resumeDir is null ? null : TrainingCheckpoint.ReadState(resumeDir);
         if (resumed is not null && resumed.TrainExamples != train.Count)
             throw new ArgumentException($"The checkpoint was trained on {resumed.TrainExamples} examples but {train.Count} were given; resume with the same data and MaxLength.");
+        var identity = RunIdentity.Of(Options, train, BaseFingerprint, model.Adapters.Keys);
+        if (resumed?.Identity is { } saved && saved.Differences(identity, Options.OverrideRateOnResume) is { Count: > 0 } differences)
+            throw new TrainerOptionException(nameof(TrainerOptions.ResumeFrom), $"ResumeFrom: checkpoint '{resumeDir}' belongs to another run: " +
+                string.Join("; ", differences) + ". Resume with the checkpoint's settings, or start a new run in another output folder.");
         Prepare(Options.PlannedSteps(train.Count), resumed?.Schedule);
-        var state = resumed ?? TrainerState.Start(Options.Seed, train.Count);
+        var state = (resumed ?? TrainerState.Start(Options.Seed, train.Count)) with { Identity = identity };
+        if (resumed is not null && Options.MetricsFile is string metricsFile && MetricsWriter.CutBackTo(metricsFile, resumed.Step) is int cut and > 0)
+            Log($"metrics: removed {cut} rows written after step {resumed.Step} (the checkpoint resumed from), so the file reads like one run");
         if (resumed is not null)
         {
             TrainingCheckpoint.LoadTensors(resumeDir!, model, Optimizer);

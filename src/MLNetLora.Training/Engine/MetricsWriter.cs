@@ -7,25 +7,33 @@ namespace MLNetLora.Training.Engine;
 /// <summary>
 /// Appends one JSON object per line to the metrics file: training steps, evaluations and watchdog
 /// events. Each line is flushed so a killed run keeps everything up to its last step. NaN and
-/// infinities are written as the strings "NaN"/"Infinity" (JSON has no literal for them).
+/// infinities are written as the strings "NaN"/"Infinity" (JSON has no literal for them). A failed
+/// write (a full disk) does not throw: it is kept in <see cref="Failure"/>, later rows are dropped,
+/// and the training loop stops and checkpoints; a torn last line is cut by <see cref="CutBackTo"/>.
 /// </summary>
 public sealed class MetricsWriter : IDisposable
 {
     private readonly StreamWriter? writer;
 
-    /// <summary>Opens <paramref name="path"/> for appending (null writes nothing).</summary>
+    /// <summary>Opens <paramref name="path"/> for appending (null writes nothing); a torn last line of an earlier writer is ended first.</summary>
     public MetricsWriter(string? path)
     {
         if (path is null) return;
         string? dir = Path.GetDirectoryName(Path.GetFullPath(path));
         if (dir is not null) Directory.CreateDirectory(dir);
-        writer = new StreamWriter(new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.Read), new UTF8Encoding(false));
+        var stream = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.Read);
+        bool torn = stream.Length > 0 && LastByte(path) != (byte)'\n';
+        writer = new StreamWriter(stream, new UTF8Encoding(false));
+        if (torn) writer.WriteLine();
     }
+
+    /// <summary>The first write failure (e.g. no space left on the device), or null.</summary>
+    public IOException? Failure { get; private set; }
 
     /// <summary>Writes one row; values may be numbers, strings, booleans or null.</summary>
     public void Write(string type, params (string Key, object? Value)[] fields)
     {
-        if (writer is null) return;
+        if (writer is null || Failure is not null) return;
         using var buffer = new MemoryStream();
         using (var json = new Utf8JsonWriter(buffer))
         {
@@ -47,10 +55,72 @@ public sealed class MetricsWriter : IDisposable
             }
             json.WriteEndObject();
         }
-        writer.WriteLine(Encoding.UTF8.GetString(buffer.ToArray()));
-        writer.Flush();
+        try
+        {
+            writer.WriteLine(Encoding.UTF8.GetString(buffer.ToArray()));
+            writer.Flush();
+        }
+        catch (IOException e)
+        {
+            Failure = e;
+        }
     }
 
-    /// <summary>Closes the file.</summary>
-    public void Dispose() => writer?.Dispose();
+    /// <summary>Closes the file (a failing final flush is already in <see cref="Failure"/> or ignored).</summary>
+    public void Dispose()
+    {
+        try
+        {
+            writer?.Dispose();
+        }
+        catch (IOException e)
+        {
+            Failure ??= e;
+        }
+    }
+
+    /// <summary>
+    /// Cuts a metrics file back to what an uninterrupted run would hold at <paramref name="step"/>:
+    /// rows of later steps (written after the checkpoint a resume continues from) and a torn last
+    /// line go; the file is replaced atomically.
+    /// </summary>
+    /// <param name="path">The metrics file (nothing happens when it does not exist).</param>
+    /// <param name="step">The checkpoint's step.</param>
+    /// <returns>How many lines were dropped.</returns>
+    public static int CutBackTo(string path, long step)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        if (!File.Exists(path)) return 0;
+        var kept = new List<string>();
+        int dropped = 0;
+        foreach (string line in File.ReadLines(path))
+        {
+            if (string.IsNullOrWhiteSpace(line)) continue;
+            long? at;
+            try
+            {
+                using var doc = JsonDocument.Parse(line);
+                at = doc.RootElement.TryGetProperty("step", out var s) && s.ValueKind == JsonValueKind.Number ? s.GetInt64() : null;
+            }
+            catch (JsonException)
+            {
+                dropped++;
+                continue;
+            }
+            if (at > step) dropped++;
+            else kept.Add(line);
+        }
+        if (dropped == 0) return 0;
+        string tmp = path + ".tmp-" + Guid.NewGuid().ToString("N");
+        File.WriteAllLines(tmp, kept, new UTF8Encoding(false));
+        File.Move(tmp, path, overwrite: true);
+        return dropped;
+    }
+
+    private static byte LastByte(string path)
+    {
+        using var f = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        f.Position = f.Length - 1;
+        return (byte)f.ReadByte();
+    }
 }

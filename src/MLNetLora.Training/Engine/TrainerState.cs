@@ -55,6 +55,9 @@ public sealed record TrainerState
     /// <summary>Steps folded into <see cref="LossEma"/>.</summary>
     public long LossEmaSteps { get; init; }
 
+    /// <summary>What defines the run (base model, data, batch layout, LoRA shape, rate); a resume must match it. Null in checkpoints written before it was recorded.</summary>
+    public RunIdentity? Identity { get; init; }
+
     /// <summary>A fresh run's state.</summary>
     public static TrainerState Start(ulong seed, int trainExamples) => new() { Seed = seed, TrainExamples = trainExamples };
 

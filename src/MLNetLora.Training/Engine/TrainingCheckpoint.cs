@@ -39,7 +39,75 @@ public static class TrainingCheckpoint
         string parent = Path.GetDirectoryName(full) ?? ".";
         Directory.CreateDirectory(parent);
         string tmp = Path.Combine(parent, "." + Path.GetFileName(full) + ".tmp-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(tmp);
+        try
+        {
+            Directory.CreateDirectory(tmp);
+            WriteInto(tmp, model, lora, optimizer, state, baseModel);
+        }
+        catch
+        {
+            // A failed write (a full disk) must not leave a half checkpoint behind.
+            DeleteQuietly(tmp);
+            throw;
+        }
+        if (Directory.Exists(full))
+        {
+            string old = full + ".old-" + Guid.NewGuid().ToString("N");
+            Directory.Move(full, old);
+            Directory.Move(tmp, full);
+            DeleteQuietly(old);
+        }
+        else Directory.Move(tmp, full);
+    }
+
+    /// <summary>Removes what interrupted checkpoint writes leave in an output folder (<c>.checkpoint-N.tmp-*</c>, <c>checkpoint-N.old-*</c>).</summary>
+    /// <param name="outputDirectory">The run's output folder.</param>
+    /// <returns>The folders removed.</returns>
+    public static IReadOnlyList<string> CleanLeftovers(string outputDirectory)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(outputDirectory);
+        if (!Directory.Exists(outputDirectory)) return [];
+        var leftovers = Directory.GetDirectories(outputDirectory, ".checkpoint-*.tmp-*")
+            .Concat(Directory.GetDirectories(outputDirectory, "checkpoint-*.old-*")).ToList();
+        foreach (string d in leftovers) DeleteQuietly(d);
+        return leftovers;
+    }
+
+    /// <summary>Why a checkpoint folder cannot be resumed from (a missing, truncated or unreadable file, named), or null when it is complete.</summary>
+    /// <param name="directory">A checkpoint-N folder.</param>
+    /// <returns>The problem, or null.</returns>
+    public static string? Problem(string directory)
+    {
+        foreach (string file in new[] { StateFileName, OptimizerFileName, PeftAdapterIO.WeightsFileName, PeftAdapterIO.ConfigFileName })
+            if (!File.Exists(Path.Combine(directory, file))) return $"{file} is missing";
+        try
+        {
+            ReadState(directory);
+            using (SafeTensorsFile.Open(Path.Combine(directory, OptimizerFileName))) { }
+            using (SafeTensorsFile.Open(Path.Combine(directory, PeftAdapterIO.WeightsFileName))) { }
+            using var config = JsonDocument.Parse(File.ReadAllText(Path.Combine(directory, PeftAdapterIO.ConfigFileName)));
+        }
+        catch (Exception e) when (e is CheckpointException or JsonException or IOException)
+        {
+            return e.Message;
+        }
+        return null;
+    }
+
+    private static void DeleteQuietly(string directory)
+    {
+        try
+        {
+            if (Directory.Exists(directory)) Directory.Delete(directory, recursive: true);
+        }
+        catch (IOException)
+        {
+            // Left for CleanLeftovers at the next start.
+        }
+    }
+
+    private static void WriteInto(string tmp, DecoderModel model, LoraSettings lora, AdamW optimizer, TrainerState state, string baseModel)
+    {
         PeftAdapterIO.Save(model, lora, tmp, baseModel);
         var tensors = optimizer.StateTensors().SelectMany(t => new[]
         {
@@ -49,14 +117,6 @@ public static class TrainingCheckpoint
         SafeTensorsWriter.Write(Path.Combine(tmp, OptimizerFileName), tensors,
             new Dictionary<string, string> { ["step"] = optimizer.Step.ToString(System.Globalization.CultureInfo.InvariantCulture) });
         File.WriteAllText(Path.Combine(tmp, StateFileName), JsonSerializer.Serialize(state, Json));
-        if (Directory.Exists(full))
-        {
-            string old = full + ".old-" + Guid.NewGuid().ToString("N");
-            Directory.Move(full, old);
-            Directory.Move(tmp, full);
-            Directory.Delete(old, recursive: true);
-        }
-        else Directory.Move(tmp, full);
     }
 
     /// <summary>Reads the trainer state of a checkpoint.</summary>
@@ -66,7 +126,16 @@ public static class TrainingCheckpoint
         string path = Path.Combine(directory, StateFileName);
         if (!File.Exists(path))
             throw new CheckpointException($"'{directory}' is not a training checkpoint (no {StateFileName}). Pass a checkpoint-N folder or the output folder that holds them.", path);
-        var node = JsonNode.Parse(File.ReadAllText(path)) ?? throw new CheckpointException($"{path} is empty.", path);
+        JsonNode node;
+        try
+        {
+            node = JsonNode.Parse(File.ReadAllText(path)) ?? throw new CheckpointException($"{path} is empty.", path);
+        }
+        catch (JsonException e)
+        {
+            throw new CheckpointException($"{path} is not valid JSON ({e.Message}); the checkpoint was cut off while it was written. " +
+                "Resume from an earlier checkpoint-N folder of the run.", path, e);
+        }
         // Checkpoints written before the schedule's rate was named LearningRate call it PeakRate.
         if (node["Schedule"] is JsonObject schedule && schedule["LearningRate"] is null && schedule["PeakRate"] is JsonNode peak)
         {
@@ -117,10 +186,37 @@ public static class TrainingCheckpoint
 
     /// <summary>The newest <c>checkpoint-N</c> folder under <paramref name="directory"/>, or the folder itself when it is a checkpoint.</summary>
     /// <exception cref="CheckpointException">No checkpoint was found.</exception>
-    public static string Resolve(string directory)
+    /// <remarks>
+    /// A run folder resumes from its newest complete checkpoint: a damaged newer one (a missing or
+    /// truncated file) is passed over and <paramref name="log"/> says so. A checkpoint folder given
+    /// directly must be complete.
+    /// </remarks>
+    /// <exception cref="CheckpointException">No complete checkpoint was found; the message names the damaged file.</exception>
+    public static string Resolve(string directory, Action<string>? log = null)
     {
-        if (File.Exists(Path.Combine(directory, StateFileName))) return directory;
-        if (Checkpoints(directory).FirstOrDefault() is string newest) return newest;
+        if (File.Exists(Path.Combine(directory, StateFileName)) || File.Exists(Path.Combine(directory, OptimizerFileName)))
+        {
+            if (Problem(directory) is string p)
+                throw new CheckpointException($"Checkpoint '{directory}' cannot be resumed: {p}. Resume from an earlier checkpoint-N folder, or the run folder to take the newest complete one.", directory);
+            return directory;
+        }
+        var candidates = Directory.Exists(directory) ? Directory.GetDirectories(directory, "checkpoint-*")
+            .Select(d => (Dir: d, Ok: long.TryParse(Path.GetFileName(d)["checkpoint-".Length..], out long n), N: n))
+            .Where(x => x.Ok).OrderByDescending(x => x.N).Select(x => x.Dir).ToList() : [];
+        var damaged = new List<string>();
+        foreach (string c in candidates)
+        {
+            if (Problem(c) is string p)
+            {
+                damaged.Add($"{Path.GetFileName(c)}: {p}");
+                continue;
+            }
+            foreach (string d in damaged) log?.Invoke($"skipping damaged checkpoint {d}");
+            if (damaged.Count > 0) log?.Invoke($"resuming from the newest complete checkpoint, {Path.GetFileName(c)}");
+            return c;
+        }
+        if (damaged.Count > 0)
+            throw new CheckpointException($"No complete checkpoint in '{directory}': {string.Join("; ", damaged)}.", directory);
         throw new CheckpointException($"No checkpoint found in '{directory}'. Pass the output folder of an earlier run (it holds checkpoint-N folders) or one checkpoint-N folder.", directory);
     }
 

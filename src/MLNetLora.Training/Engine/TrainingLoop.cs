@@ -43,6 +43,12 @@ internal sealed class TrainingLoop(LoraTrainer trainer, OptimizerStep step, IRea
                 state = state.WithLoss(m.Loss) with { Step = step.GlobalStep };
                 lastLoss = m.Loss;
                 Report(state, m, seconds, clock.Elapsed, ++stepsThisSession, progress);
+                if (metrics.Failure is { } failure)
+                {
+                    (reason, message) = (TrainingStopReason.WriteFailed, $"stopped at step {state.Step}: the metrics file could not be written ({failure.Message}); free space and resume");
+                    trainer.Log(message);
+                    break;
+                }
                 bool epochEnd = state.BatchInEpoch >= microPerEpoch;
                 if (eval is { Count: > 0 } && ((o.EvalEvery > 0 && state.Step % o.EvalEvery == 0) || epochEnd || state.Step == totalSteps))
                 {
@@ -67,10 +73,23 @@ internal sealed class TrainingLoop(LoraTrainer trainer, OptimizerStep step, IRea
         }
         if (o.OutputDirectory is not null)
         {
-            WriteCheckpoint(state with { Step = step.GlobalStep });
-            trainer.SaveAdapter(Path.Combine(o.OutputDirectory, RunFolder.AdapterFolder));
+            try
+            {
+                WriteCheckpoint(state with { Step = step.GlobalStep });
+                trainer.SaveAdapter(Path.Combine(o.OutputDirectory, RunFolder.AdapterFolder));
+            }
+            catch (IOException e)
+            {
+                // A full disk at the end must not lose the run: the last complete checkpoint stays, and the message says where.
+                (reason, message) = (TrainingStopReason.WriteFailed, $"{message}; the final checkpoint or adapter could not be written ({e.Message}). " +
+                    (lastCheckpoint is null ? "No checkpoint was written; free space and train again." : $"The last complete checkpoint is {lastCheckpoint}: free space and resume from it."));
+                trainer.Log(message);
+            }
         }
-        return new TrainingResult(step.GlobalStep, lastLoss, evaluations, state.BestEvalLoss, reason, message, lastCheckpoint);
+        return new TrainingResult(step.GlobalStep, lastLoss, evaluations, state.BestEvalLoss, reason, message, lastCheckpoint)
+        {
+            SmoothedLoss = state.SmoothedLoss(),
+        };
     }
 
     // Up to GradientAccumulation micro-batches of this epoch's order; an epoch's last step may get fewer.
@@ -121,6 +140,7 @@ internal sealed class TrainingLoop(LoraTrainer trainer, OptimizerStep step, IRea
     {
         if (o.OutputDirectory is null) return;
         string dir = Path.Combine(o.OutputDirectory, $"checkpoint-{step.GlobalStep}");
+        if (lastCheckpoint == dir) return;   // already written at this step (CheckpointEvery hit the last step)
         TrainingCheckpoint.Save(dir, trainer.Model, o.Lora, step.Optimizer, step.Capture(state), o.BaseModelNameOrPath);
         lastCheckpoint = dir;
         trainer.Log($"checkpoint written: {dir}");

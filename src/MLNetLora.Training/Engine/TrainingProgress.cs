@@ -40,4 +40,7 @@ public sealed record TrainingResult(long Steps, double FinalLoss, IReadOnlyList<
 {
     /// <summary>Whether cancellation ended the run.</summary>
     public bool Cancelled => StopReason == TrainingStopReason.Cancelled;
+
+    /// <summary>The bias-corrected moving average of the training loss at the end (one batch's loss, <see cref="FinalLoss"/>, is noisy).</summary>
+    public double SmoothedLoss { get; init; } = double.NaN;
 }

@@ -17,4 +17,7 @@ public enum TrainingStopReason
 
     /// <summary>The loss watchdog's policy (or too many anomalies in a row) stopped the run.</summary>
     WatchdogStop,
+
+    /// <summary>A file of the run (metrics, checkpoint, adapter) could not be written, e.g. the disk is full; the run stopped and kept its last complete checkpoint.</summary>
+    WriteFailed,
 }

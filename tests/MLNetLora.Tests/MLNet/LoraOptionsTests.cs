@@ -79,9 +79,9 @@ public sealed class LoraOptionsTests : TempDirFixture
     public void Estimator_BadOption_NamesTheOptionsField()
     {
         var ml = new MLContext(seed: 1);
-        var e = Assert.Throws<ArgumentException>(() => ml.Transforms.LoraTrainer(new LoraGenerationOptions { ModelPath = "m", LoraRank = 0 }));
+        var e = Assert.Throws<ArgumentException>(() => ml.Transforms.LoraTrainer(new LoraGenerationOptions { ModelPath = TestPaths.Fixture("llama"), LoraRank = 0 }));
         Assert.That(e!.Message, Does.StartWith("LoraGenerationOptions.LoraRank"));
-        e = Assert.Throws<ArgumentException>(() => ml.Transforms.LoraTrainer(new LoraGenerationOptions { ModelPath = "m", Packing = true }));
+        e = Assert.Throws<ArgumentException>(() => ml.Transforms.LoraTrainer(new LoraGenerationOptions { ModelPath = TestPaths.Fixture("llama"), Packing = true }));
         Assert.That(e!.Message, Does.Contain("ResponseColumnName = null"));
     }
 
@@ -147,7 +147,7 @@ public sealed class LoraOptionsTests : TempDirFixture
         o.OutputDirectory = Path.Combine(Dir, "run");
         using (ml.Transforms.LoraTrainer(o).Fit(GenerationTestData.Data(ml, 1))) { }
         Assert.That(Directory.Exists(Path.Combine(o.OutputDirectory, "adapter")), Is.True);
-        o.ModelPath = Path.Combine(Dir, "no-such-model"); // the refusal comes before the model would be read
+        o.ModelPath = Directory.CreateDirectory(Path.Combine(Dir, "empty-model")).FullName; // the refusal comes before anything of the model is read
         var e = Assert.Throws<ArgumentException>(() => ml.Transforms.LoraTrainer(o).Fit(GenerationTestData.Data(ml, 1)));
         Assert.That(e!.Message, Does.StartWith("LoraGenerationOptions.OutputDirectory").And.Contain("earlier run").And.Contain("ResumeFrom"));
     }
@@ -222,5 +222,45 @@ public sealed class LoraOptionsTests : TempDirFixture
         var single = ml.Data.LoadFromEnumerable(MLNetTestData.Rows(4, seed: 1));
         var e = Assert.Throws<ArgumentException>(() => MLNetTestData.Pipeline(ml, o).Fit(single));
         Assert.That(e!.Message, Does.Contain("'Hypothesis'").And.Contain("Sentence2ColumnName"));
+    }
+
+    [Test]
+    public void Estimator_ModelPathMissingOrAFile_NamesTheField()
+    {
+        var ml = new MLContext(seed: 1);
+        var e = Assert.Throws<ArgumentException>(() => ml.Transforms.LoraTrainer(new LoraGenerationOptions { ModelPath = Path.Combine(Dir, "nope") }));
+        Assert.That(e!.Message, Does.StartWith("LoraGenerationOptions.ModelPath").And.Contain("does not exist"));
+        e = Assert.Throws<ArgumentException>(() => ml.Transforms.LoraTrainer(new LoraGenerationOptions { ModelPath = Path.Combine(TestPaths.Fixture("llama"), "config.json") }));
+        Assert.That(e!.Message, Does.Contain("is a file"));
+    }
+
+    [Test]
+    public void Estimator_ExplicitCudaWithoutCuda_ThrowsAtCreation()
+    {
+        if (LibTorch.Torch.CudaAvailable) Assert.Ignore("CUDA is available here");
+        var ml = new MLContext(seed: 1);
+        var o = GenerationTestData.Options();
+        o.Device = "cuda";
+        var e = Assert.Throws<InvalidOperationException>(() => ml.Transforms.LoraTrainer(o));
+        Assert.That(e!.Message, Does.StartWith("LoraGenerationOptions.Device is 'cuda'"));
+    }
+
+    [Test]
+    public void Fit_EmptyDataThroughMapValueToKey_SaysItIsEmpty()
+    {
+        var ml = new MLContext(seed: 1);
+        var e = Assert.Throws<ArgumentException>(() => MLNetTestData.Pipeline(ml, MLNetTestData.Options()).Fit(ml.Data.LoadFromEnumerable(new List<TextRow>())));
+        Assert.That(e!.Message, Does.Contain("empty (0 rows)"));
+    }
+
+    [Test]
+    public void Transform_GeneratorOnDataWithoutThePromptColumn_NamesPromptColumnName()
+    {
+        var ml = new MLContext(seed: 1);
+        var o = GenerationTestData.Options();
+        o.MaxSteps = 1;
+        using var model = ml.Transforms.LoraTrainer(o).Fit(GenerationTestData.Data(ml, 1));
+        var e = Assert.Throws<ArgumentException>(() => model.Transform(ml.Data.LoadFromEnumerable(MLNetTestData.Rows(2, seed: 1))));
+        Assert.That(e!.Message, Does.Contain("'Prompt'").And.Contain("Set PromptColumnName"));
     }
 }
