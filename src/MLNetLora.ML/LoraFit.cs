@@ -93,6 +93,7 @@ internal static class LoraFit
         var result = trainer.Train(train, eval, progress, cts.Token);
         ch.Info(MessageSensitivity.None, $"training ended: {result.StopMessage} after {result.Steps} steps, final loss {result.FinalLoss:F4}" +
             (result.Evaluations.Count > 0 ? $", validation loss {result.Evaluations[^1].Loss:F4}" : ""));
+        foreach (string warning in result.Warnings) ch.Warning(MessageSensitivity.None, warning);
         if (result.Cancelled)
             throw new OperationCanceledException($"LoRA training was cancelled ({result.StopMessage})" +
                 (result.LastCheckpoint is { } c ? $"; continue it with ResumeFrom = \"{c}\"." : "."));

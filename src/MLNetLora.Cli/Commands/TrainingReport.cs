@@ -56,6 +56,7 @@ public static class TrainingReport
                 rows.Add(("perplexity", $"{TrainingFormat.Number(first.Perplexity, 2)} → {TrainingFormat.Number(last.Perplexity, 2)}"));
         }
         WriteRows(w, rows);
+        foreach (string warning in result.Warnings) w.WriteLine($"warning: {CliOptionNames.Translate(warning)}");
     }
 
     /// <summary>Writes the chart and the CSV export of a metrics file; returns the files written (a missing chart is explained on stderr).</summary>

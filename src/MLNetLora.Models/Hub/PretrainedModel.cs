@@ -58,6 +58,13 @@ public sealed class PretrainedModel : IDisposable
         DecoderModel model;
         using (var checkpoint = ModelCheckpoint.Open(directory))
             model = DecoderModel.Create(spec, new CheckpointWeightSource(checkpoint), dtype ?? DefaultDType(dev), dev);
+        // A checkpoint with NaN or infinite weights trains to NaN at every step and generates garbage; say which tensor, now.
+        if (model.FirstNonFiniteWeight() is string bad)
+        {
+            model.Dispose();
+            throw new CheckpointException($"'{directory}': weight '{bad}' holds NaN or infinite values, so every forward pass would be NaN. " +
+                "The checkpoint is corrupt or was saved after a diverged run; download or export it again.", directory);
+        }
         bool hasTokenizer = File.Exists(Path.Combine(directory, "tokenizer.json")) || File.Exists(Path.Combine(directory, "tokenizer.model"));
         return new PretrainedModel(directory, config, model, hasTokenizer ? HfTokenizer.Load(directory) : null);
     }

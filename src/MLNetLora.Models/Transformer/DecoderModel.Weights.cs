@@ -5,6 +5,22 @@ namespace MLNetLora.Models.Transformer;
 public sealed partial class DecoderModel
 {
     /// <summary>
+    /// The Hugging Face name of the first base weight holding a NaN or an infinity, or null when all
+    /// are finite. One sum per tensor: a sum is finite exactly when every element is (weights are far
+    /// too small for a float32 sum to overflow).
+    /// </summary>
+    public string? FirstNonFiniteWeight()
+    {
+        foreach (var (name, w) in NamedWeights())
+        {
+            using var scope = TensorScope.Begin();
+            var total = w.To(DType.Float32).Sum().To(Device.Cpu).ToArray<float>()[0];
+            if (!float.IsFinite(total)) return name;
+        }
+        return null;
+    }
+
+    /// <summary>
     /// Every base weight under its Hugging Face name (adapters excluded; merge them first to export
     /// a merged model). A tied LM head is not listed, as transformers omits it.
     /// </summary>

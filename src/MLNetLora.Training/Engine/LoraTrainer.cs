@@ -105,6 +105,8 @@ public sealed partial class LoraTrainer : IDisposable
             Log($"resume: peak rate overridden from {resumedSchedule.LearningRate:G3} to {over:G3} as requested; the schedule's shape and position are kept.");
             resolved = resumedSchedule with { LearningRate = over };
         }
+        if (resumedSchedule is null)
+            foreach (string warning in Options.ScheduleWarnings(resolved)) Log("warning: " + warning);
         var schedule = LearningRateSchedules.Create(resolved);
         if (engine is null)
         {

@@ -54,6 +54,31 @@ public sealed partial record TrainerOptions
         : null;
 
     /// <summary>
+    /// Warnings about a resolved schedule that is legal but almost certainly not meant: a rate far
+    /// outside the method's range (100× above or 1000× below the recommendation) or a warmup that
+    /// does not end before the run does (the rate never reaches its peak).
+    /// </summary>
+    /// <param name="schedule">The resolved schedule (<see cref="ResolveSchedule"/>).</param>
+    /// <returns>One sentence per warning, naming the property.</returns>
+    public IReadOnlyList<string> ScheduleWarnings(ScheduleOptions schedule)
+    {
+        ArgumentNullException.ThrowIfNull(schedule);
+        var warnings = new List<string>();
+        var rec = LearningRateAdvisor.Recommend(Method, Defaults.BatchSize.OfSequences((long)BatchSize * GradientAccumulation), Lora.Rank, Lora.Alpha, Lora.UseRsLora);
+        double ratio = schedule.LearningRate / rec.Rate;
+        if (ratio >= 100)
+            warnings.Add($"LearningRate {RateText.Format(schedule.LearningRate)} is {ratio:F0}x the {Method} recommendation ({RateText.Format(rec.Rate)}); " +
+                "runs this far above it usually diverge. Lower it, or run the learning-rate finder.");
+        else if (ratio <= 1e-3)
+            warnings.Add($"LearningRate {RateText.Format(schedule.LearningRate)} is {1 / ratio:F0}x below the {Method} recommendation ({RateText.Format(rec.Rate)}); " +
+                "the adapters will barely move. Raise it, or run the learning-rate finder.");
+        if (schedule.WarmupSteps is long warmup && warmup >= schedule.TotalSteps)
+            warnings.Add($"WarmupSteps {warmup} is not shorter than the run's {schedule.TotalSteps} steps, so the rate never reaches its peak " +
+                $"(it ends at {RateText.Format(schedule.LearningRate * Math.Min(1, (double)schedule.TotalSteps / Math.Max(1, warmup)))}). Shorten the warmup or use WarmupRatio.");
+        return warnings;
+    }
+
+    /// <summary>
     /// The schedule a run of <paramref name="plannedSteps"/> optimizer steps follows, fully resolved
     /// (what a checkpoint stores). The rate is <see cref="LearningRate"/> or <see cref="RecommendedRate"/>;
     /// per-kind parameters left null take these defaults: <c>warmup_stable_decay</c> decays over the last

@@ -86,9 +86,16 @@ internal sealed class TrainingLoop(LoraTrainer trainer, OptimizerStep step, IRea
                 trainer.Log(message);
             }
         }
+        // Warnings of a run that otherwise "completed" go into its result and its message, so a
+        // diverged or dead run never reads as a success.
+        var warnings = step.Watchdog.Events.Where(e => e.Kind is WatchdogEventKind.Divergence or WatchdogEventKind.VanishingGradient
+            && e.Action == WatchdogAction.Continue).Select(e => e.Message).ToList();
+        if (warnings.Count > 0 && reason is TrainingStopReason.Completed or TrainingStopReason.MaxSteps)
+            message += step.Watchdog.Events.Any(e => e.Kind == WatchdogEventKind.Divergence) ? ", but the loss diverged" : ", but the gradient vanished";
         return new TrainingResult(step.GlobalStep, lastLoss, evaluations, state.BestEvalLoss, reason, message, lastCheckpoint)
         {
             SmoothedLoss = state.SmoothedLoss(),
+            Warnings = warnings,
         };
     }
 

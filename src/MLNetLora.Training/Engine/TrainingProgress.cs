@@ -43,4 +43,7 @@ public sealed record TrainingResult(long Steps, double FinalLoss, IReadOnlyList<
 
     /// <summary>The bias-corrected moving average of the training loss at the end (one batch's loss, <see cref="FinalLoss"/>, is noisy).</summary>
     public double SmoothedLoss { get; init; } = double.NaN;
+
+    /// <summary>The watchdog's warnings about the run as a whole (divergence, a vanishing gradient), which the stop message mentions.</summary>
+    public IReadOnlyList<string> Warnings { get; init; } = [];
 }

@@ -22,6 +22,13 @@ public sealed class LossWatchdog
     private int consecutiveAnomalies;
     private double maxRateSeen;
     private bool flatWarned;
+    private double ema;
+    private long emaSteps;
+    private double lowestSmoothed = double.NaN;
+    private double startSmoothed = double.NaN;
+    private int zeroGradientRun;
+    private bool divergenceWarned;
+    private bool zeroGradientWarned;
 
     /// <summary>Creates a watchdog.</summary>
     /// <param name="options">Thresholds and policy; null for the defaults.</param>
@@ -63,6 +70,9 @@ public sealed class LossWatchdog
                 $"gradient norm is {Num(o.GradNorm)} at step {o.Step} (loss {Num(o.Loss)}, lr {lr}): lower LearningRate to {lower} or add warmup; " +
                 "if it happens at a low rate, check the precision (fp16 overflows where bf16 does not)", null, null, null);
 
+        var trend = CheckTrend(o);
+        if (trend is { Action: not WatchdogAction.Continue }) return trend;
+
         if (history.Count >= Options.MinWindow)
         {
             var (mean, std) = WindowStats();
@@ -78,7 +88,55 @@ public sealed class LossWatchdog
         history.Enqueue(o.Loss);
         if (history.Count > capacity) history.Dequeue();
         var flat = CheckFlat(o);
-        return new WatchdogDecision { Action = WatchdogAction.Continue, Events = flat is null ? [] : [flat] };
+        var warnings = new List<WatchdogEvent>();
+        if (trend is not null) warnings.AddRange(trend.Events);
+        if (flat is not null) warnings.Add(flat);
+        return new WatchdogDecision { Action = WatchdogAction.Continue, Events = warnings };
+    }
+
+    // Trends no single step shows: a smoothed loss far above its lowest value (divergence; the
+    // policy decides, once) and a gradient that has been zero for many steps (a warning, once).
+    private WatchdogDecision? CheckTrend(StepObservation o)
+    {
+        zeroGradientRun = o.GradNorm < 1e-12 ? zeroGradientRun + 1 : 0;
+        if (!zeroGradientWarned && zeroGradientRun >= Options.ZeroGradientSteps)
+        {
+            zeroGradientWarned = true;
+            var ev = Event(o, WatchdogEventKind.VanishingGradient, WatchdogAction.Continue,
+                $"the gradient norm has been {Num(o.GradNorm)} for {zeroGradientRun} steps (loss {Num(o.Loss)}): nothing is learning. " +
+                "Check that the adapters target modules the loss depends on, that the labels are not all masked (prompt longer than MaxLength?), " +
+                "and that the base weights are finite");
+            return new WatchdogDecision { Action = WatchdogAction.Continue, Events = [ev] };
+        }
+        ema = 0.9 * ema + 0.1 * o.Loss;
+        emaSteps++;
+        double smoothed = ema / (1 - Math.Pow(0.9, emaSteps));
+        if (emaSteps < Options.MinWindow) return null;
+        if (double.IsNaN(startSmoothed)) startSmoothed = smoothed;
+        if (!(smoothed >= lowestSmoothed)) lowestSmoothed = smoothed;
+        // Far above its lowest point and worse than where the run started: a healthy classifier's
+        // occasional hard batch lifts the average from 0.01 to 0.2, but not above the starting 0.7.
+        if (divergenceWarned || !(smoothed > lowestSmoothed * Options.DivergenceFactor) || !(smoothed > startSmoothed)
+            || !(smoothed - lowestSmoothed > Options.MinAbsoluteStd)) return null;
+        divergenceWarned = true;
+        var action = Options.Policy == WatchdogPolicy.Stop ? WatchdogAction.Stop : WatchdogAction.Continue;
+        string lower = RateText.Round((Options.LearningRate ?? o.LearningRate) * Options.LowerRateFactor);
+        var div = Event(o, WatchdogEventKind.Divergence, action,
+            $"the run is diverging: the smoothed loss rose from {Num(lowestSmoothed)} to {Num(smoothed)} by step {o.Step} (lr {RateText.Format(o.LearningRate)}). " +
+            $"Lower LearningRate (to {lower} or less) and train again from the start or from a checkpoint before the rise" +
+            (action == WatchdogAction.Stop ? " (training stopped)" : ""));
+        return new WatchdogDecision { Action = action, Message = div.Message, Events = [div] };
+    }
+
+    private WatchdogEvent Event(StepObservation o, WatchdogEventKind kind, WatchdogAction action, string message)
+    {
+        var ev = new WatchdogEvent
+        {
+            Step = o.Step, Kind = kind, Action = action, Message = message,
+            Loss = o.Loss, GradNorm = o.GradNorm, LearningRate = o.LearningRate,
+        };
+        Raise(ev);
+        return ev;
     }
 
     /// <summary>A snapshot of the watchdog's memory for a checkpoint.</summary>
@@ -89,6 +147,13 @@ public sealed class LossWatchdog
         ConsecutiveAnomalies = consecutiveAnomalies,
         MaxRateSeen = maxRateSeen,
         FlatWarned = flatWarned,
+        SmoothedLoss = ema,
+        SmoothedSteps = emaSteps,
+        LowestSmoothedLoss = lowestSmoothed,
+        StartSmoothedLoss = startSmoothed,
+        ZeroGradientRun = zeroGradientRun,
+        DivergenceWarned = divergenceWarned,
+        ZeroGradientWarned = zeroGradientWarned,
     };
 
     /// <summary>Continues from a snapshot taken by <see cref="SaveState"/>; <see cref="Events"/> is not part of it.</summary>
@@ -108,6 +173,13 @@ public sealed class LossWatchdog
         consecutiveAnomalies = state.ConsecutiveAnomalies;
         maxRateSeen = state.MaxRateSeen;
         flatWarned = state.FlatWarned;
+        ema = state.SmoothedLoss;
+        emaSteps = state.SmoothedSteps;
+        lowestSmoothed = state.LowestSmoothedLoss;
+        startSmoothed = state.StartSmoothedLoss;
+        zeroGradientRun = state.ZeroGradientRun;
+        divergenceWarned = state.DivergenceWarned;
+        zeroGradientWarned = state.ZeroGradientWarned;
     }
 
     private WatchdogDecision Anomaly(StepObservation o, WatchdogEventKind kind, string diagnosis, double? z, double? mean, double? std)
@@ -219,6 +291,8 @@ public sealed class LossWatchdog
         if (o.FlatWindow < 4) throw new ArgumentException($"FlatWindow must be at least 4, got {o.FlatWindow}.", nameof(options));
         if (!(o.FlatRelativeChange >= 0)) throw new ArgumentException($"FlatRelativeChange must not be negative, got {o.FlatRelativeChange}.", nameof(options));
         if (!(o.FlatRateThreshold >= 0)) throw new ArgumentException($"FlatRateThreshold must not be negative, got {o.FlatRateThreshold}.", nameof(options));
+        if (!(o.DivergenceFactor > 1)) throw new ArgumentException($"DivergenceFactor must be above 1 (infinity disables), got {o.DivergenceFactor}.", nameof(options));
+        if (o.ZeroGradientSteps < 1) throw new ArgumentException($"ZeroGradientSteps must be at least 1, got {o.ZeroGradientSteps}.", nameof(options));
         if (o.LearningRate is { } p && !(p > 0 && double.IsFinite(p)))
             throw new ArgumentException($"LearningRate must be a positive number, got {p}.", nameof(options));
     }

@@ -14,4 +14,25 @@ public sealed record LossWatchdogState
 
     /// <summary>Whether the flat-loss warning was already given (it is given once per run).</summary>
     public bool FlatWarned { get; init; }
+
+    /// <summary>The smoothed loss (EMA of every finite loss) and the finite steps folded into it.</summary>
+    public double SmoothedLoss { get; init; }
+
+    /// <summary>Finite losses folded into <see cref="SmoothedLoss"/>.</summary>
+    public long SmoothedSteps { get; init; }
+
+    /// <summary>The lowest bias-corrected smoothed loss after the first MinWindow steps (NaN before).</summary>
+    public double LowestSmoothedLoss { get; init; } = double.NaN;
+
+    /// <summary>The smoothed loss after the first MinWindow steps (NaN before).</summary>
+    public double StartSmoothedLoss { get; init; } = double.NaN;
+
+    /// <summary>Steps in a row with a vanishing gradient norm.</summary>
+    public int ZeroGradientRun { get; init; }
+
+    /// <summary>Whether the divergence event was already raised (once per run).</summary>
+    public bool DivergenceWarned { get; init; }
+
+    /// <summary>Whether the vanishing-gradient warning was already given (once per run).</summary>
+    public bool ZeroGradientWarned { get; init; }
 }

@@ -17,4 +17,10 @@ public enum WatchdogEventKind
 
     /// <summary>A warning: the loss has been flat while the rate was tiny, so the rate is probably too low.</summary>
     RateTooLow,
+
+    /// <summary>The smoothed loss rose far above its lowest value: the run is diverging (a rate too high), even where single batches look fine.</summary>
+    Divergence,
+
+    /// <summary>A warning: the gradient norm has been zero (or vanishingly small) for many steps, so nothing is learning.</summary>
+    VanishingGradient,
 }

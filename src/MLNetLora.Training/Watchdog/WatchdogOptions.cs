@@ -50,6 +50,17 @@ public sealed record WatchdogOptions
     /// </summary>
     public double FlatRateThreshold { get; init; } = 1e-5;
 
+    /// <summary>
+    /// The run diverges when the smoothed loss (an EMA over every finite loss, 0.9 decay) exceeds this
+    /// multiple of its lowest value after <see cref="MinWindow"/> steps and is above its value at that
+    /// point (worse than where the run started). Unlike the spike test it works
+    /// for heavy-tailed classification losses, where one batch is not evidence. Default 3; infinity disables.
+    /// </summary>
+    public double DivergenceFactor { get; init; } = 3.0;
+
+    /// <summary>Steps in a row with a gradient norm below 1e-12 before the vanishing-gradient warning. Default 25.</summary>
+    public int ZeroGradientSteps { get; init; } = 25;
+
     /// <summary>The schedule's peak rate, if known; used for advice and for the flat test. Otherwise the highest rate seen so far is used.</summary>
     public double? LearningRate { get; init; }
 }
