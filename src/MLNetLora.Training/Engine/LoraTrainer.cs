@@ -152,9 +152,13 @@ public sealed partial class LoraTrainer : IDisposable
             throw new TrainerOptionException(nameof(TrainerOptions.ResumeFrom), $"ResumeFrom: checkpoint '{resumeDir}' belongs to another run: " +
                 string.Join("; ", differences) + ". Resume with the checkpoint's settings, or start a new run in another output folder.");
         Prepare(Options.PlannedSteps(train.Count), resumed?.Schedule);
-        var state = (resumed ?? TrainerState.Start(Options.Seed, train.Count)) with { Identity = identity };
-        if (resumed is not null && Options.MetricsFile is string metricsFile && MetricsWriter.CutBackTo(metricsFile, resumed.Step) is int cut and > 0)
-            Log($"metrics: removed {cut} rows written after step {resumed.Step} (the checkpoint resumed from), so the file reads like one run");
+        var state = (resumed ?? TrainerState.Start(Options.Seed, train.Count)) with { Identity = identity, UnwrittenMetrics = null };
+        if (resumed is not null && Options.MetricsFile is string metricsFile)
+        {
+            if (MetricsWriter.CutBackTo(metricsFile, resumed.Step) is int cut and > 0)
+                Log($"metrics: removed {cut} rows written after step {resumed.Step} (the checkpoint resumed from), so the file reads like one run");
+            MetricsWriter.Restore(metricsFile, resumed.UnwrittenMetrics ?? []);
+        }
         if (resumed is not null)
         {
             TrainingCheckpoint.LoadTensors(resumeDir!, model, Optimizer);

@@ -21,19 +21,27 @@ public sealed class MetricsWriter : IDisposable
         if (path is null) return;
         string? dir = Path.GetDirectoryName(Path.GetFullPath(path));
         if (dir is not null) Directory.CreateDirectory(dir);
-        var stream = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.Read);
-        bool torn = stream.Length > 0 && LastByte(path) != (byte)'\n';
+        bool torn = File.Exists(path) && new FileInfo(path).Length > 0 && LastByte(path) != (byte)'\n';
+        var stream = OpenForTests?.Invoke(path) ?? new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.Read);
         writer = new StreamWriter(stream, new UTF8Encoding(false));
         if (torn) writer.WriteLine();
     }
 
+    /// <summary>Fault injection: opens the metrics stream instead of the file system (a disk that fills up after N bytes).</summary>
+    internal static Func<string, Stream>? OpenForTests { get; set; }
+
     /// <summary>The first write failure (e.g. no space left on the device), or null.</summary>
     public IOException? Failure { get; private set; }
+
+    /// <summary>Rows that could not be written after <see cref="Failure"/>; the stop checkpoint keeps them so a resume restores them.</summary>
+    public IReadOnlyList<string> Unwritten => unwritten;
+
+    private readonly List<string> unwritten = [];
 
     /// <summary>Writes one row; values may be numbers, strings, booleans or null.</summary>
     public void Write(string type, params (string Key, object? Value)[] fields)
     {
-        if (writer is null || Failure is not null) return;
+        if (writer is null) return;
         using var buffer = new MemoryStream();
         using (var json = new Utf8JsonWriter(buffer))
         {
@@ -55,14 +63,21 @@ public sealed class MetricsWriter : IDisposable
             }
             json.WriteEndObject();
         }
+        string line = Encoding.UTF8.GetString(buffer.ToArray());
+        if (Failure is not null)
+        {
+            unwritten.Add(line);
+            return;
+        }
         try
         {
-            writer.WriteLine(Encoding.UTF8.GetString(buffer.ToArray()));
+            writer.WriteLine(line);
             writer.Flush();
         }
         catch (IOException e)
         {
             Failure = e;
+            unwritten.Add(line);
         }
     }
 
@@ -77,6 +92,16 @@ public sealed class MetricsWriter : IDisposable
         {
             Failure ??= e;
         }
+    }
+
+    /// <summary>Appends rows a stopped run could not write (kept in its checkpoint), after <see cref="CutBackTo"/>.</summary>
+    /// <param name="path">The metrics file.</param>
+    /// <param name="rows">JSON rows, one per line.</param>
+    public static void Restore(string path, IReadOnlyList<string> rows)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        ArgumentNullException.ThrowIfNull(rows);
+        if (rows.Count > 0) File.AppendAllLines(path, rows, new UTF8Encoding(false));
     }
 
     /// <summary>

@@ -66,11 +66,12 @@ public sealed partial record TrainerOptions
         var warnings = new List<string>();
         var rec = LearningRateAdvisor.Recommend(Method, Defaults.BatchSize.OfSequences((long)BatchSize * GradientAccumulation), Lora.Rank, Lora.Alpha, Lora.UseRsLora);
         double ratio = schedule.LearningRate / rec.Rate;
+        string method = Method switch { FineTuneMethod.Lora => "LoRA", FineTuneMethod.QLora => "QLoRA", _ => "full fine-tuning" };
         if (ratio >= 100)
-            warnings.Add($"LearningRate {RateText.Format(schedule.LearningRate)} is {ratio:F0}x the {Method} recommendation ({RateText.Format(rec.Rate)}); " +
+            warnings.Add($"LearningRate {RateText.Format(schedule.LearningRate)} is {ratio:F0}x the {method} recommendation ({RateText.Format(rec.Rate)}); " +
                 "runs this far above it usually diverge. Lower it, or run the learning-rate finder.");
         else if (ratio <= 1e-3)
-            warnings.Add($"LearningRate {RateText.Format(schedule.LearningRate)} is {1 / ratio:F0}x below the {Method} recommendation ({RateText.Format(rec.Rate)}); " +
+            warnings.Add($"LearningRate {RateText.Format(schedule.LearningRate)} is {1 / ratio:F0}x below the {method} recommendation ({RateText.Format(rec.Rate)}); " +
                 "the adapters will barely move. Raise it, or run the learning-rate finder.");
         if (schedule.WarmupSteps is long warmup && warmup >= schedule.TotalSteps)
             warnings.Add($"WarmupSteps {warmup} is not shorter than the run's {schedule.TotalSteps} steps, so the rate never reaches its peak " +

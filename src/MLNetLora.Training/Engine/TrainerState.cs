@@ -58,6 +58,9 @@ public sealed record TrainerState
     /// <summary>What defines the run (base model, data, batch layout, LoRA shape, rate); a resume must match it. Null in checkpoints written before it was recorded.</summary>
     public RunIdentity? Identity { get; init; }
 
+    /// <summary>Metrics rows a run stopped by a failed write could not write; a resume appends them. Null when none.</summary>
+    public string[]? UnwrittenMetrics { get; init; }
+
     /// <summary>A fresh run's state.</summary>
     public static TrainerState Start(ulong seed, int trainExamples) => new() { Seed = seed, TrainExamples = trainExamples };
 

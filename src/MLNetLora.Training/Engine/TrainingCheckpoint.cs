@@ -83,8 +83,13 @@ public static class TrainingCheckpoint
         try
         {
             ReadState(directory);
-            using (SafeTensorsFile.Open(Path.Combine(directory, OptimizerFileName))) { }
-            using (SafeTensorsFile.Open(Path.Combine(directory, PeftAdapterIO.WeightsFileName))) { }
+            foreach (string file in new[] { OptimizerFileName, PeftAdapterIO.WeightsFileName })
+            {
+                using var st = SafeTensorsFile.Open(Path.Combine(directory, file));
+                long end = st.Tensors.Select(t => t.DataEnd).DefaultIfEmpty(0).Max();
+                if (st.DataOffset + end > st.FileLength)
+                    return $"{file} is truncated ({st.FileLength} bytes, its header needs {st.DataOffset + end})";
+            }
             using var config = JsonDocument.Parse(File.ReadAllText(Path.Combine(directory, PeftAdapterIO.ConfigFileName)));
         }
         catch (Exception e) when (e is CheckpointException or JsonException or IOException)

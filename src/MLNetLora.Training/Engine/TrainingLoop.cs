@@ -75,7 +75,7 @@ internal sealed class TrainingLoop(LoraTrainer trainer, OptimizerStep step, IRea
         {
             try
             {
-                WriteCheckpoint(state with { Step = step.GlobalStep });
+                WriteCheckpoint(state with { Step = step.GlobalStep, UnwrittenMetrics = metrics.Unwritten.Count > 0 ? [.. metrics.Unwritten] : null });
                 trainer.SaveAdapter(Path.Combine(o.OutputDirectory, RunFolder.AdapterFolder));
             }
             catch (IOException e)

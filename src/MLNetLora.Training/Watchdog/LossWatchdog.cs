@@ -27,6 +27,7 @@ public sealed class LossWatchdog
     private double lowestSmoothed = double.NaN;
     private double startSmoothed = double.NaN;
     private int zeroGradientRun;
+    private int divergingRun;
     private bool divergenceWarned;
     private bool zeroGradientWarned;
 
@@ -108,16 +109,18 @@ public sealed class LossWatchdog
                 "and that the base weights are finite");
             return new WatchdogDecision { Action = WatchdogAction.Continue, Events = [ev] };
         }
-        ema = 0.9 * ema + 0.1 * o.Loss;
+        // A slow average (about 50 steps) so one hard batch barely moves it.
+        ema = 0.98 * ema + 0.02 * o.Loss;
         emaSteps++;
-        double smoothed = ema / (1 - Math.Pow(0.9, emaSteps));
+        double smoothed = ema / (1 - Math.Pow(0.98, emaSteps));
         if (emaSteps < Options.MinWindow) return null;
         if (double.IsNaN(startSmoothed)) startSmoothed = smoothed;
         if (!(smoothed >= lowestSmoothed)) lowestSmoothed = smoothed;
-        // Far above its lowest point and worse than where the run started: a healthy classifier's
-        // occasional hard batch lifts the average from 0.01 to 0.2, but not above the starting 0.7.
-        if (divergenceWarned || !(smoothed > lowestSmoothed * Options.DivergenceFactor) || !(smoothed > startSmoothed)
-            || !(smoothed - lowestSmoothed > Options.MinAbsoluteStd)) return null;
+        // Far above its lowest point and worse than where the run started, for MinWindow steps in a
+        // row: a healthy classifier's rare hard batches lift the average briefly, a diverging run for good.
+        bool above = smoothed > lowestSmoothed * Options.DivergenceFactor && smoothed > startSmoothed && smoothed - lowestSmoothed > Options.MinAbsoluteStd;
+        divergingRun = above ? divergingRun + 1 : 0;
+        if (divergenceWarned || divergingRun < Options.MinWindow) return null;
         divergenceWarned = true;
         var action = Options.Policy == WatchdogPolicy.Stop ? WatchdogAction.Stop : WatchdogAction.Continue;
         string lower = RateText.Round((Options.LearningRate ?? o.LearningRate) * Options.LowerRateFactor);
@@ -152,6 +155,7 @@ public sealed class LossWatchdog
         LowestSmoothedLoss = lowestSmoothed,
         StartSmoothedLoss = startSmoothed,
         ZeroGradientRun = zeroGradientRun,
+        DivergingRun = divergingRun,
         DivergenceWarned = divergenceWarned,
         ZeroGradientWarned = zeroGradientWarned,
     };
@@ -178,6 +182,7 @@ public sealed class LossWatchdog
         lowestSmoothed = state.LowestSmoothedLoss;
         startSmoothed = state.StartSmoothedLoss;
         zeroGradientRun = state.ZeroGradientRun;
+        divergingRun = state.DivergingRun;
         divergenceWarned = state.DivergenceWarned;
         zeroGradientWarned = state.ZeroGradientWarned;
     }

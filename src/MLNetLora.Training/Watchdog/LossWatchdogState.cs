@@ -15,7 +15,7 @@ public sealed record LossWatchdogState
     /// <summary>Whether the flat-loss warning was already given (it is given once per run).</summary>
     public bool FlatWarned { get; init; }
 
-    /// <summary>The smoothed loss (EMA of every finite loss) and the finite steps folded into it.</summary>
+    /// <summary>The smoothed loss (EMA, 0.98 decay, of every finite loss), not bias-corrected.</summary>
     public double SmoothedLoss { get; init; }
 
     /// <summary>Finite losses folded into <see cref="SmoothedLoss"/>.</summary>
@@ -26,6 +26,9 @@ public sealed record LossWatchdogState
 
     /// <summary>The smoothed loss after the first MinWindow steps (NaN before).</summary>
     public double StartSmoothedLoss { get; init; } = double.NaN;
+
+    /// <summary>Steps in a row the smoothed loss has met the divergence test.</summary>
+    public int DivergingRun { get; init; }
 
     /// <summary>Steps in a row with a vanishing gradient norm.</summary>
     public int ZeroGradientRun { get; init; }

@@ -51,9 +51,9 @@ public sealed record WatchdogOptions
     public double FlatRateThreshold { get; init; } = 1e-5;
 
     /// <summary>
-    /// The run diverges when the smoothed loss (an EMA over every finite loss, 0.9 decay) exceeds this
-    /// multiple of its lowest value after <see cref="MinWindow"/> steps and is above its value at that
-    /// point (worse than where the run started). Unlike the spike test it works
+    /// The run diverges when the smoothed loss (an EMA over every finite loss, 0.98 decay) has, for
+    /// <see cref="MinWindow"/> steps in a row, exceeded this multiple of its lowest value and its value
+    /// after the first MinWindow steps (worse than where the run started). Unlike the spike test it works
     /// for heavy-tailed classification losses, where one batch is not evidence. Default 3; infinity disables.
     /// </summary>
     public double DivergenceFactor { get; init; } = 3.0;
