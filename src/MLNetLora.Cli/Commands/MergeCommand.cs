@@ -36,6 +36,7 @@ public sealed class MergeCommand : ICliCommand
         if (File.Exists(output))
             throw new UsageException($"--output '{output}' is a file; pass a folder for the merged checkpoint.");
         var dtype = ModelArguments.ParseFloatDType(args.Option("dtype"), "dtype");
+        OutputFolders.RequireWritable(output, "--output", "merge writes the merged checkpoint there");
 
         // Merging in float32 keeps the rounding to one step, at the final cast to the stored dtype.
         using var model = PretrainedModel.Load(modelDir, Device.Cpu, DType.Float32);

@@ -36,6 +36,9 @@ public static class ModelArguments
     public static string RequireExistingModelFolder(string path)
     {
         string full = Path.GetFullPath(path);
+        if (File.Exists(full))
+            throw new UsageException(
+                $"'{full}' is a file, but a model folder is expected. Pass the folder that holds it{(Path.GetDirectoryName(full) is string parent ? $" ('{parent}')" : "")}.");
         if (!Directory.Exists(full))
             throw new UsageException(
                 $"Model folder '{full}' does not exist. Pass the folder of a Hugging Face model (config.json, model.safetensors, tokenizer.json), or fix the path.");
@@ -47,6 +50,8 @@ public static class ModelArguments
     public static string RequireAdapterFolder(string path)
     {
         string full = Path.GetFullPath(path);
+        if (File.Exists(full))
+            throw new UsageException($"'{full}' is a file, but an adapter folder is expected. Pass the folder that holds {PeftAdapterIO.ConfigFileName} and {PeftAdapterIO.WeightsFileName}.");
         if (!Directory.Exists(full))
             throw new UsageException($"Adapter folder '{full}' does not exist. Pass a PEFT adapter folder ({PeftAdapterIO.ConfigFileName} and {PeftAdapterIO.WeightsFileName}), or fix the path.");
         if (!File.Exists(Path.Combine(full, PeftAdapterIO.ConfigFileName)))

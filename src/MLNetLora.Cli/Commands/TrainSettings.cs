@@ -162,23 +162,7 @@ public sealed record TrainSettings
         if (!resuming && o.MetricsFile is string m && File.Exists(m))
             throw new UsageException($"--metrics '{m}' already exists (an earlier run's metrics); a new run never overwrites it. Choose another file, delete it, or add --resume.");
         foreach (string dir in new[] { o.OutputDirectory, Path.GetDirectoryName(o.MetricsFile), Path.GetDirectoryName(chart) }.OfType<string>().Distinct())
-            RequireWritableFolder(dir);
-    }
-
-    private static void RequireWritableFolder(string dir)
-    {
-        string probe = Path.Combine(dir, ".mlnetlora-write-check-" + Guid.NewGuid().ToString("N"));
-        try
-        {
-            Directory.CreateDirectory(dir);
-            File.WriteAllBytes(probe, [1]);
-            File.Delete(probe);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new UsageException($"Cannot write to '{dir}' ({e.Message}). Training writes the adapter, checkpoints and metrics there; " +
-                "choose a writable --output folder (check its permissions, read-only mounts and free space).");
-        }
+            OutputFolders.RequireWritable(dir, "--output", "Training writes the adapter, checkpoints and metrics there");
     }
 
     private static ScheduleKind? Scheduler(string? name)
@@ -202,7 +186,17 @@ public sealed record TrainSettings
             throw new UsageException("--resume continues a checkpoint's adapter, so --init-adapter does not apply; drop one of them.");
         string dir = TrainingCheckpoint.Resolve(Path.GetFullPath(resume));
         var state = TrainingCheckpoint.ReadState(dir);
-        var lora = common.LoraGiven ? null : PeftAdapterIO.ReadSettings(dir);
+        var saved = PeftAdapterIO.ReadSettings(dir);
+        if (common.LoraGiven)
+        {
+            var given = common.Trainer.Lora;
+            string? flag = given.Rank != saved.Rank ? "lora-r" : given.Alpha != saved.Alpha ? "lora-alpha"
+                : given.UseRsLora != saved.UseRsLora ? "use-rslora" : null;
+            if (flag is not null)
+                throw new UsageException($"--resume continues the checkpoint's adapter (r={saved.Rank}, alpha={saved.Alpha}{(saved.UseRsLora ? ", rsLoRA" : "")}), " +
+                    $"whose shape cannot change mid-run; drop --{flag} (or start a new run in another --output folder).");
+        }
+        var lora = common.LoraGiven ? null : saved;
         return (dir, state, lora);
     }
 }

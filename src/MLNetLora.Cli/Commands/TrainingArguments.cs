@@ -1,3 +1,4 @@
+using MLNetLora.Models.Checkpoints;
 using MLNetLora.LibTorch;
 using MLNetLora.Models.Lora;
 using MLNetLora.Training.Defaults;
@@ -87,7 +88,13 @@ public static class TrainingArguments
             throw new UsageException($"'{modelDir}' has no tokenizer.json or tokenizer.model, which training needs to read the data; copy the tokenizer files from the model's Hugging Face repository.");
         string data = RequireDataFile(args.Required("data"), "data");
         var task = OptionValues.Choice(args, "task", Tasks) ?? TrainingTask.CausalLm;
-        int maxLength = OptionValues.Int(args, "max-length", 2, 1 << 20) ?? TrainingDefaults.MaxLength;
+        // The model's positions bound the length: an explicit --max-length above them is a usage error
+        // now (not a shape error after loading); the default is cut to them.
+        int positions = ModelConfig.Load(modelDir).MaxPositionEmbeddings;
+        int? givenLength = OptionValues.Int(args, "max-length", 2, 1 << 20);
+        if (givenLength > positions && positions > 0)
+            throw new UsageException($"--max-length {givenLength} is more than the model's {positions} positions (max_position_embeddings in config.json); use --max-length {positions} or less.");
+        int maxLength = givenLength ?? (positions > 0 ? Math.Min(TrainingDefaults.MaxLength, positions) : TrainingDefaults.MaxLength);
         var textFields = OptionValues.List(args, "text-fields");
         string? labelField = args.Option("label-field");
         if (labelField is not null && task != TrainingTask.Classification)

@@ -94,7 +94,10 @@ internal static class HfTokenizerLoader
         }
         catch (JsonException e)
         {
-            throw new InvalidDataException($"{path} is not valid JSON: {e.Message}", e);
+            long size = new FileInfo(path).Length;
+            string what = size == 0 ? "is empty (0 bytes)" : $"is not valid JSON ({size} bytes; {e.Message})";
+            throw new InvalidDataException($"{path} {what}: the download or copy was probably cut off. " +
+                "Download tokenizer.json again from the model's Hugging Face repository.", e);
         }
     }
 

@@ -48,12 +48,13 @@ public static class DatasetLoader
         ArgumentNullException.ThrowIfNull(options);
         if (!File.Exists(path)) throw new FileNotFoundException($"Data file '{path}' not found.", path);
         string ext = Path.GetExtension(path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? path[..^3] : path).ToLowerInvariant();
-        using var reader = Open(path);
+        var invalid = new CountingFallback();
+        using var reader = Open(path, invalid);
         if (ext == ".txt")
         {
             if (options.Classification) throw new InvalidDataException($"'{path}' is plain text, which has no labels; use CSV/TSV or JSONL with text and {options.LabelField} fields for classification.");
             var ids = tokenizer.Encode(reader.ReadToEnd(), addSpecialTokens: true);
-            return new LoadedDataset(Collator.Chunk(ids, options.MaxLength), [], $"plain text, {ids.Length} tokens in blocks of {options.MaxLength}");
+            return new LoadedDataset(Collator.Chunk(ids, options.MaxLength), [], $"plain text, {ids.Length} tokens in blocks of {options.MaxLength}{invalid.Note()}");
         }
         var rows = ext switch
         {
@@ -63,7 +64,43 @@ public static class DatasetLoader
             _ => throw new InvalidDataException($"'{path}': unknown data format '{ext}'. Use .txt, .csv, .tsv or .jsonl (optionally .gz)."),
         };
         if (options.MaxRows is int max) rows = rows.Take(max);
-        return Build(rows.ToList(), tokenizer, options, ext.TrimStart('.'));
+        var built = Build(rows.ToList(), tokenizer, options, ext.TrimStart('.'));
+        return built with { Format = built.Format + invalid.Note() };
+    }
+
+    // Counts the byte sequences that are not UTF-8 while replacing them with U+FFFD, as the default does silently.
+    private sealed class CountingFallback : System.Text.DecoderFallback
+    {
+        public long Count { get; private set; }
+
+        public override int MaxCharCount => 1;
+
+        public override System.Text.DecoderFallbackBuffer CreateFallbackBuffer() => new Buffer(this);
+
+        public string Note() => Count == 0 ? "" : $"; warning: {Count} invalid UTF-8 byte sequence{(Count == 1 ? " was" : "s were")} replaced with U+FFFD (is the file in another encoding?)";
+
+        private sealed class Buffer(CountingFallback owner) : System.Text.DecoderFallbackBuffer
+        {
+            private int left;
+
+            public override int Remaining => left;
+
+            public override bool Fallback(byte[] bytesUnknown, int index)
+            {
+                owner.Count++;
+                left = 1;
+                return true;
+            }
+
+            public override char GetNextChar()
+            {
+                if (left == 0) return '\0';
+                left--;
+                return '\uFFFD';
+            }
+
+            public override bool MovePrevious() => false;
+        }
     }
 
     private static LoadedDataset Build(List<Dictionary<string, JsonElement>> rows, HfTokenizer tok, DatasetOptions o, string format)
@@ -119,11 +156,13 @@ public static class DatasetLoader
 
     private static string Str(JsonElement e) => e.ValueKind == JsonValueKind.String ? e.GetString() ?? "" : e.GetRawText();
 
-    private static StreamReader Open(string path)
+    private static StreamReader Open(string path, CountingFallback invalid)
     {
         Stream s = File.OpenRead(path);
         if (path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase)) s = new GZipStream(s, CompressionMode.Decompress);
-        return new StreamReader(s);
+        var utf8 = (System.Text.Encoding)new System.Text.UTF8Encoding(false).Clone();
+        utf8.DecoderFallback = invalid;
+        return new StreamReader(s, utf8, detectEncodingFromByteOrderMarks: true);
     }
 
     private static IEnumerable<Dictionary<string, JsonElement>> ReadJsonLines(TextReader reader)

@@ -113,4 +113,64 @@ public sealed class TrainReliabilityTests : TempDirFixture
         if (r.Out.Contains("diverged", StringComparison.Ordinal))
             Assert.That(r.Out, Does.Contain("warning: the run is diverging"));
     }
+
+    [Test]
+    public void Tokenize_EmptyOrTruncatedTokenizerJson_NamesTheFileAndWhatToDo()
+    {
+        string model = Path.Combine(Dir, "model");
+        Directory.CreateDirectory(model);
+        File.Copy(Path.Combine(Llama, "config.json"), Path.Combine(model, "config.json"));
+        File.WriteAllText(Path.Combine(model, "tokenizer.json"), "");
+        var r = CliRun.Run("tokenize", model, "hello");
+        Assert.That(r.Error, Does.Contain("tokenizer.json is empty (0 bytes)").And.Contain("Download tokenizer.json again"));
+        File.WriteAllText(Path.Combine(model, "tokenizer.json"), File.ReadAllText(Path.Combine(Llama, "tokenizer.json"))[..5000]);
+        r = CliRun.Run("tokenize", model, "hello");
+        Assert.That(r.Error, Does.Contain("tokenizer.json is not valid JSON (").And.Contain("cut off"));
+    }
+
+    [Test]
+    public void Inspect_AFileWhereAFolderIsExpected_SaysItIsAFile()
+    {
+        var r = CliRun.Run("inspect", Path.Combine(Llama, "config.json"));
+        Assert.That(r.ExitCode, Is.EqualTo(2), r.ToString());
+        Assert.That(r.Error, Does.Contain("is a file, but a model folder is expected").And.Contain($"('{Llama}')"));
+    }
+
+    [Test]
+    public void Train_MaxLengthAboveTheModelsPositions_UsageErrorBeforeLoading()
+    {
+        var r = CliRun.Run("train", Llama, "--data", MobyDickSlice(Dir), "--output", Output, "--max-length", "4096");
+        Assert.That(r.ExitCode, Is.EqualTo(2), r.ToString());
+        Assert.That(r.Error, Does.Contain("--max-length 4096 is more than the model's 512 positions"));
+        Assert.That(r.Out, Does.Not.Contain("examples"));
+    }
+
+    [Test]
+    public void Train_ResumeWithAnotherLoraRank_SaysToDropTheFlag()
+    {
+        var first = CliRun.Run(Args("--max-steps", "2", "--checkpoint-every", "2"));
+        Assert.That(first.ExitCode, Is.EqualTo(0), first.ToString());
+        var r = CliRun.Run(Args("--max-steps", "4", "--lora-r", "4", "--resume", Output));
+        Assert.That(r.ExitCode, Is.EqualTo(2), r.ToString());
+        Assert.That(r.Error, Does.Contain("drop --lora-r"));
+    }
+
+    [Test]
+    public void Merge_ToAnUnwritablePath_RefusedBeforeLoading()
+    {
+        var r = CliRun.Run("merge", Llama, "--adapter", Adapter, "--output", "/proc/mlnetlora-merge-here");
+        Assert.That(r.ExitCode, Is.EqualTo(2), r.ToString());
+        Assert.That(r.Error, Does.Contain("Cannot write to '/proc/mlnetlora-merge-here'"));
+    }
+
+    [Test]
+    public void Train_DataWithInvalidUtf8_CountsTheReplacementsInThePlan()
+    {
+        string data = Path.Combine(Dir, "latin1.txt");
+        var text = System.Text.Encoding.UTF8.GetBytes(File.ReadAllText(MobyDickSlice(Dir, 4000)));
+        File.WriteAllBytes(data, [.. text, 0xE9, (byte)' ', 0xFC, (byte)'\n']);   // Latin-1 é and ü
+        var r = CliRun.Run("train", Llama, "--data", data, "--output", Output, "--max-length", "64", "--max-steps", "1");
+        Assert.That(r.ExitCode, Is.EqualTo(0), r.ToString());
+        Assert.That(r.Out, Does.Contain("warning: 2 invalid UTF-8 byte sequences were replaced"));
+    }
 }

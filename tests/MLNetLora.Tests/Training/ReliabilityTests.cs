@@ -223,4 +223,17 @@ public sealed class ReliabilityTests : TempDirFixture
         var d = new TrainerOptions();
         Assert.That(d.ScheduleWarnings(d.ResolveSchedule(100)), Is.Empty);
     }
+
+    [Test]
+    public void RunIdentity_OtherBaseModelOfTheSameShapes_IsADifference()
+    {
+        var rows = Rows(8);
+        var o = new TrainerOptions { BaseModelNameOrPath = "/models/a" };
+        var saved = RunIdentity.Of(o, rows, "aaaa", ["model.layers.0.self_attn.q_proj"]);
+        var now = RunIdentity.Of(o with { BaseModelNameOrPath = "/models/b" }, rows, "bbbb", ["model.layers.0.self_attn.q_proj"]);
+        Assert.That(saved.Differences(now, overrideRate: false), Has.One.Contains("the base model differs (/models/a in the checkpoint, /models/b now"));
+        Assert.That(saved.Differences(saved with { }, overrideRate: false), Is.Empty);
+        var otherData = RunIdentity.Of(o, Rows(8).Select(r => r with { InputIds = [.. r.InputIds.Reverse()] }).ToList(), "aaaa", ["model.layers.0.self_attn.q_proj"]);
+        Assert.That(saved.Differences(otherData, overrideRate: false), Has.One.Contains("the data differs"));
+    }
 }
