@@ -114,8 +114,8 @@ public sealed partial class DecoderModel : IDisposable
         var adapterType = ComputeDType == DType.Float64 ? DType.Float64 : DType.Float32;
         foreach (var lin in Linears)
         {
-            if (!settings.Targets(ModuleNames.Leaf(lin.Name))) continue;
-            var adapter = new LoraAdapter(lin.Name, lin.InFeatures, lin.OutFeatures, settings.Rank, settings.Scale, adapterType, Device);
+            if (!settings.Targets(lin.Name)) continue;
+            var adapter = new LoraAdapter(lin.Name, lin.InFeatures, lin.OutFeatures, settings.RankFor(lin.Name), settings.ScaleFor(lin.Name), adapterType, Device);
             adapter.ResetParameters(generator);
             lin.Adapter = adapter;
             lin.Dropout = settings.Dropout;
