@@ -78,7 +78,7 @@ public static class ArgumentParser
     {
         var specs = syntax.Positionals;
         string usage = $"Usage: mlnetlora {command} {syntax.UsageTail()}";
-        if (values.Count < specs.Count)
+        if (values.Count < specs.Count && !specs[values.Count].Optional)
         {
             var missing = specs[values.Count];
             throw new UsageException($"'{command}' needs {missing.Name} ({missing.Description}). {usage}");
@@ -91,7 +91,7 @@ public static class ArgumentParser
                 $"'{command}' takes {expects} but also got {extra}. Quote values that contain spaces. {usage}");
         }
         var result = new Dictionary<string, string>(StringComparer.Ordinal);
-        for (int i = 0; i < specs.Count; i++) result[specs[i].Name] = values[i];
+        for (int i = 0; i < Math.Min(specs.Count, values.Count); i++) result[specs[i].Name] = values[i];
         return result;
     }
 

@@ -3,7 +3,8 @@ namespace MLNetLora.Cli;
 /// <summary>A positional argument of a command; every positional argument is required.</summary>
 /// <param name="Name">Placeholder shown in usage lines, e.g. <c>MODEL_DIR</c>.</param>
 /// <param name="Description">One line for the help text.</param>
-public sealed record PositionalSpec(string Name, string Description);
+/// <param name="Optional">Whether it may be left out (only the last positionals can be).</param>
+public sealed record PositionalSpec(string Name, string Description, bool Optional = false);
 
 /// <summary>An option of a command: a flag (<c>--merge</c>) when <paramref name="ValueName"/> is null, else an option with a value (<c>--input FILE</c>).</summary>
 /// <param name="Name">The long name without dashes, e.g. <c>input</c>.</param>
@@ -33,7 +34,7 @@ public sealed record CommandSyntax(IReadOnlyList<PositionalSpec> Positionals, IR
     /// <summary>The usage line after the command name, e.g. <c>MODEL_DIR --input IN [--merge]</c>.</summary>
     public string UsageTail()
     {
-        var parts = Positionals.Select(p => p.Name)
+        var parts = Positionals.Select(p => p.Optional ? "[" + p.Name + "]" : p.Name)
             .Concat(Options.Select(o => o.Required ? o.Display : "[" + o.Display + "]"));
         return string.Join(" ", parts);
     }

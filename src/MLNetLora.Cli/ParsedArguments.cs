@@ -20,6 +20,9 @@ public sealed class ParsedArguments
     public string Positional(string name) =>
         positionals.TryGetValue(name, out var v) ? v : throw new ArgumentException($"No positional argument named '{name}' was declared.", nameof(name));
 
+    /// <summary>The value of an optional positional argument, or null when it was left out.</summary>
+    public string? PositionalOrNull(string name) => positionals.TryGetValue(name, out var v) ? v : null;
+
     /// <summary>The value of an option, or null when it was not given.</summary>
     public string? Option(string name) => options.TryGetValue(name, out var v) ? v : null;
 

@@ -74,4 +74,40 @@ public class TokenizeCommandTests
         Assert.That(r.ExitCode, Is.EqualTo(2), r.ToString());
         Assert.That(r.Error, Does.Contain("tokenizer.json"));
     }
+
+    [Test]
+    public void Tokenize_InputFile_OneJsonLinePerTextAndTotalsOnStderr()
+    {
+        string dir = TestPaths.NewTempDir();
+        try
+        {
+            string txt = Path.Combine(dir, "texts.txt"), jsonl = Path.Combine(dir, "texts.jsonl");
+            string[] texts = ["Call me Ishmael.", "", "The whale, the whale!"];
+            File.WriteAllLines(txt, texts);
+            File.WriteAllLines(jsonl, texts.Select(t => JsonSerializer.Serialize(new { text = t, other = 1 })));
+            var tokenizer = HfTokenizer.Load(Llama);
+            foreach (string file in new[] { txt, jsonl })
+            {
+                var r = CliRun.Run("tokenize", Llama, "--input", file, "--tokens");
+                Assert.That(r.ExitCode, Is.EqualTo(0), r.ToString());
+                var lines = r.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+                Assert.That(lines, Has.Length.EqualTo(3));
+                for (int i = 0; i < 3; i++)
+                {
+                    using var doc = JsonDocument.Parse(lines[i]);
+                    int[] ids = doc.RootElement.GetProperty("ids").EnumerateArray().Select(e => e.GetInt32()).ToArray();
+                    Assert.That(ids, Is.EqualTo(tokenizer.Encode(texts[i])), file + " line " + i);
+                    Assert.That(doc.RootElement.GetProperty("tokens").GetArrayLength(), Is.EqualTo(ids.Length));
+                }
+                Assert.That(r.Error, Does.Contain($"3 texts, {texts.Sum(t => tokenizer.Encode(t).Length)} tokens"));
+            }
+            var both = CliRun.Run("tokenize", Llama, "hello", "--input", txt);
+            Assert.That(both.ExitCode, Is.EqualTo(2));
+            Assert.That(both.Error, Does.Contain("TEXT or as --input FILE"));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
 }
