@@ -47,7 +47,7 @@ internal static class HfTokenizerLoader
 
     private static HfTokenizer LoadSentencePiece(string modelPath, IReadOnlyList<AddedToken> added, SpecialTokenTemplate? template, TokenizerConfig config)
     {
-        var codec = SentencePieceCodec.Create(modelPath, added);
+        var codec = SentencePieceCodec.Create(modelPath, added, config.Legacy == true);
         var fallback = new NamedTokenIds(codec.BeginningOfSentenceId, codec.EndOfSentenceId, null, codec.UnknownId);
         // Without a post-processor, transformers' LlamaTokenizer defaults to add_bos_token=True, add_eos_token=False.
         template ??= new SpecialTokenTemplate([codec.BeginningOfSentenceId], []);

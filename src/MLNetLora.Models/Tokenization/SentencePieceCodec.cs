@@ -14,8 +14,20 @@ namespace MLNetLora.Models.Tokenization;
 internal sealed class SentencePieceCodec : ITextCodec
 {
     private readonly LlamaTokenizer _sp;
+    private readonly SentencePieceBpe? _bpe;
+    private readonly AddedTokenSplitter? _splitter;
+    private readonly bool _legacy;
 
-    private SentencePieceCodec(LlamaTokenizer sp) => _sp = sp;
+    private SentencePieceCodec(LlamaTokenizer sp, SentencePieceBpe? bpe, AddedTokenSplitter? splitter, bool legacy)
+    {
+        _sp = sp;
+        _bpe = bpe;
+        _splitter = splitter;
+        _legacy = legacy;
+    }
+
+    /// <summary>Whether encoding goes through the exact SentencePiece BPE port (identity-normalizer BPE models) rather than LlamaTokenizer.</summary>
+    public bool ExactBpe => _bpe is not null;
 
     /// <inheritdoc/>
     public IReadOnlyDictionary<string, int> Vocabulary => _sp.Vocabulary;
@@ -31,7 +43,10 @@ internal sealed class SentencePieceCodec : ITextCodec
 
     /// <summary>Loads <paramref name="modelPath"/>; <paramref name="added"/> may repeat tokens the model already has.</summary>
     /// <exception cref="InvalidDataException">The file is not a SentencePiece BPE model that ML.Tokenizers can read.</exception>
-    public static SentencePieceCodec Create(string modelPath, IReadOnlyList<AddedToken> added)
+    /// <param name="modelPath">The tokenizer.model file.</param>
+    /// <param name="added">Added tokens (cut out of the text with their lstrip/rstrip/single_word rules).</param>
+    /// <param name="legacy">tokenizer_config.json's <c>legacy</c>: true puts the dummy prefix before the text after every added token too, as transformers' legacy Llama tokenizer does.</param>
+    public static SentencePieceCodec Create(string modelPath, IReadOnlyList<AddedToken> added, bool legacy = false)
     {
         // transformers registers <unk>, <s> and </s> as special added tokens, so they are cut out of text
         // even when no tokenizer.json lists them; their spelling is only known once the model is read.
@@ -43,7 +58,11 @@ internal sealed class SentencePieceCodec : ITextCodec
             [bare.EndOfSentenceToken] = bare.EndOfSentenceId,
         };
         foreach (var t in added) specials[t.Content] = t.Id;
-        return new SentencePieceCodec(Read(modelPath, specials));
+        var bpe = SentencePieceBpe.TryCreate(SentencePieceModelFile.Read(File.ReadAllBytes(modelPath)));
+        // The model's own specials are cut out like added tokens without stripping; added tokens keep their rules.
+        var splitting = specials.Where(kv => added.All(t => t.Content != kv.Key))
+            .Select(kv => new AddedToken(kv.Value, kv.Key, Special: true, LStrip: false, RStrip: false, SingleWord: false)).Concat(added).ToList();
+        return new SentencePieceCodec(Read(modelPath, specials), bpe, bpe is null ? null : new AddedTokenSplitter(splitting), legacy);
     }
 
     private static LlamaTokenizer Read(string modelPath, Dictionary<string, int>? specials)
@@ -61,8 +80,26 @@ internal sealed class SentencePieceCodec : ITextCodec
     }
 
     /// <inheritdoc/>
-    public void Encode(string text, List<int> ids) =>
-        ids.AddRange(_sp.EncodeToIds(text, addBeginningOfSentence: false, addEndOfSentence: false, considerPreTokenization: true, considerNormalization: true));
+    public void Encode(string text, List<int> ids)
+    {
+        if (_bpe is null)
+        {
+            ids.AddRange(_sp.EncodeToIds(text, addBeginningOfSentence: false, addEndOfSentence: false, considerPreTokenization: true, considerNormalization: true));
+            return;
+        }
+        // The dummy prefix goes before the start of the text only (transformers' non-legacy Llama
+        // tokenizer), or before every stretch after an added token too (legacy).
+        bool first = true;
+        _splitter!.Split(text, segment =>
+        {
+            _bpe.Encode(segment, first || _legacy, ids);
+            first = false;
+        }, id =>
+        {
+            ids.Add(id);
+            first = false;
+        });
+    }
 
     /// <inheritdoc/>
     public string Decode(IReadOnlyList<int> ids) => _sp.Decode(ids, considerSpecialTokens: true);

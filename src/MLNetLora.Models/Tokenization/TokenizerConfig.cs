@@ -20,6 +20,9 @@ internal sealed class TokenizerConfig
     public bool? AddEosToken { get; private init; }
     public bool CleanUpTokenizationSpaces { get; private init; }
 
+    /// <summary><c>legacy</c> (SentencePiece Llama tokenizers): true puts the dummy prefix after every added token too.</summary>
+    public bool? Legacy { get; private init; }
+
     /// <summary>Entries of <c>added_tokens_decoder</c>, keyed by id in the file.</summary>
     public IReadOnlyList<AddedToken> AddedTokens { get; private init; } = [];
 
@@ -42,6 +45,7 @@ internal sealed class TokenizerConfig
                 AddBosToken = OptionalBool(root, "add_bos_token"),
                 AddEosToken = OptionalBool(root, "add_eos_token"),
                 CleanUpTokenizationSpaces = OptionalBool(root, "clean_up_tokenization_spaces") ?? false,
+                Legacy = OptionalBool(root, "legacy"),
                 AddedTokens = ReadAddedTokensDecoder(root),
             };
         }
