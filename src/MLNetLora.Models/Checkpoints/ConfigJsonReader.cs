@@ -51,6 +51,23 @@ internal sealed class ConfigJsonReader(JsonObject root, string source)
         throw Wrong(key, "true or false", node);
     }
 
+    public bool? Bool(string key, JsonObject from)
+    {
+        var node = from[key];
+        if (node is null) return null;
+        if (node is JsonValue v && v.GetValueKind() is JsonValueKind.True or JsonValueKind.False) return v.GetValue<bool>();
+        throw Wrong(key, "true or false", node);
+    }
+
+    public IReadOnlyList<double>? DoubleList(string key, JsonObject from)
+    {
+        var node = from[key];
+        if (node is null) return null;
+        if (node is not JsonArray array) throw Wrong(key, "a list of numbers", node);
+        return array.Select(item => item is JsonValue v && v.GetValueKind() == JsonValueKind.Number ? v.GetValue<double>()
+            : throw Wrong(key, "a list of numbers", node)).ToArray();
+    }
+
     public JsonObject? Object(string key)
     {
         var node = Root[key];

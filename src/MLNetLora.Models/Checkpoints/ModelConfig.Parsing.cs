@@ -126,6 +126,13 @@ public sealed partial record ModelConfig
             HighFreqFactor = rope is null ? null : r.Double("high_freq_factor", rope),
             OriginalMaxPositionEmbeddings = r.Int("original_max_position_embeddings") ?? (rope is null ? null : r.Int("original_max_position_embeddings", rope)),
             AttentionFactor = rope is null ? null : r.Double("attention_factor", rope),
+            BetaFast = rope is null ? null : r.Double("beta_fast", rope),
+            BetaSlow = rope is null ? null : r.Double("beta_slow", rope),
+            MScale = rope is null ? null : r.Double("mscale", rope),
+            MScaleAllDim = rope is null ? null : r.Double("mscale_all_dim", rope),
+            Truncate = rope is null ? null : r.Bool("truncate", rope),
+            ShortFactor = rope is null ? null : r.DoubleList("short_factor", rope),
+            LongFactor = rope is null ? null : r.DoubleList("long_factor", rope),
         };
         double partial = (rope is null ? null : r.Double("partial_rotary_factor", rope)) ?? r.Double("partial_rotary_factor") ?? 1.0;
         return (result, partial);

@@ -29,4 +29,25 @@ public sealed record RopeParameters
 
     /// <summary><c>attention_factor</c> of the <c>yarn</c> and <c>longrope</c> types.</summary>
     public double? AttentionFactor { get; init; }
+
+    /// <summary><c>beta_fast</c> of <c>yarn</c> (default 32).</summary>
+    public double? BetaFast { get; init; }
+
+    /// <summary><c>beta_slow</c> of <c>yarn</c> (default 1).</summary>
+    public double? BetaSlow { get; init; }
+
+    /// <summary><c>mscale</c> of <c>yarn</c>.</summary>
+    public double? MScale { get; init; }
+
+    /// <summary><c>mscale_all_dim</c> of <c>yarn</c>.</summary>
+    public double? MScaleAllDim { get; init; }
+
+    /// <summary><c>truncate</c> of <c>yarn</c> (default true: the correction range is rounded to whole dimensions).</summary>
+    public bool? Truncate { get; init; }
+
+    /// <summary><c>short_factor</c> of <c>longrope</c>: per-pair divisors up to the original context length.</summary>
+    public IReadOnlyList<double>? ShortFactor { get; init; }
+
+    /// <summary><c>long_factor</c> of <c>longrope</c>: per-pair divisors beyond it.</summary>
+    public IReadOnlyList<double>? LongFactor { get; init; }
 }

@@ -22,7 +22,8 @@ public sealed partial class DecoderModel : IDisposable
         Layers = layers;
         FinalNorm = finalNorm;
         LmHead = lmHead;
-        Rope = new RotaryEmbedding(spec.InverseFrequencies, spec.RopeAttentionScaling, spec.MaxPositions, dtype, device);
+        Rope = new RotaryEmbedding(spec.InverseFrequencies, spec.RopeAttentionScaling, spec.MaxPositions, dtype, device,
+            spec.LongInverseFrequencies, spec.LongRopeThreshold);
     }
 
     /// <summary>Architecture and sizes.</summary>

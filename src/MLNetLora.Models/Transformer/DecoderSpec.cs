@@ -42,6 +42,15 @@ public sealed record DecoderSpec(
     bool OutputBias = false,
     bool MlpBias = false)
 {
+    /// <summary><c>longrope</c>: the frequencies of sequences longer than <see cref="LongRopeThreshold"/>; null otherwise.</summary>
+    public double[]? LongInverseFrequencies { get; init; }
+
+    /// <summary><c>longrope</c>: the original context length at which the long frequencies take over.</summary>
+    public int? LongRopeThreshold { get; init; }
+
+    /// <summary>Sliding attention window of each layer (null: full context), as config.json's sliding_window and layer types set it.</summary>
+    public IReadOnlyList<int?> LayerWindows { get; init; } = [];
+
     /// <summary>Width of the rotary part of each head (less than <see cref="HeadDim"/> for partial rotary).</summary>
     public int RotaryDim => InverseFrequencies.Length * 2;
 

@@ -42,6 +42,11 @@ public static class DecoderSpecBuilder
             rope.AttentionScaling,
             config.MaxPositionEmbeddings,
             OutputBias: config.HasOutputProjectionBias,
-            MlpBias: config.HasMlpBias);
+            MlpBias: config.HasMlpBias)
+        {
+            LongInverseFrequencies = rope.LongInverseFrequencies,
+            LongRopeThreshold = rope.LongThreshold,
+            LayerWindows = Enumerable.Range(0, config.NumHiddenLayers).Select(config.AttentionWindow).ToArray(),
+        };
     }
 }

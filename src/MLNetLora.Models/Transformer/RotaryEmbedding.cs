@@ -11,13 +11,34 @@ namespace MLNetLora.Models.Transformer;
 public sealed class RotaryEmbedding : IDisposable
 {
     private readonly Tensor cos, sin;   // (P, R) in the compute dtype
+    private readonly Tensor? longCos, longSin;
+    private readonly int? longThreshold;
 
     /// <summary>Builds tables for positions 0..<paramref name="maxPositions"/>-1.</summary>
-    public RotaryEmbedding(double[] inverseFrequencies, double attentionScaling, int maxPositions, DType dtype, Device device)
+    /// <param name="inverseFrequencies">One frequency per rotary pair.</param>
+    /// <param name="attentionScaling">Factor on cos and sin.</param>
+    /// <param name="maxPositions">Positions covered.</param>
+    /// <param name="dtype">Table dtype.</param>
+    /// <param name="device">Table device.</param>
+    /// <param name="longInverseFrequencies"><c>longrope</c>: the frequencies for forwards whose positions pass <paramref name="longThreshold"/>.</param>
+    /// <param name="longThreshold"><c>longrope</c>: the original context length.</param>
+    public RotaryEmbedding(double[] inverseFrequencies, double attentionScaling, int maxPositions, DType dtype, Device device,
+        double[]? longInverseFrequencies = null, int? longThreshold = null)
     {
         ArgumentNullException.ThrowIfNull(inverseFrequencies);
+        RotaryDim = inverseFrequencies.Length * 2;
+        MaxPositions = maxPositions;
+        (cos, sin) = Tables(inverseFrequencies, attentionScaling, maxPositions, dtype, device);
+        if (longInverseFrequencies is not null && longThreshold is int t)
+        {
+            (longCos, longSin) = Tables(longInverseFrequencies, attentionScaling, maxPositions, dtype, device);
+            this.longThreshold = t;
+        }
+    }
+
+    private static (Tensor Cos, Tensor Sin) Tables(double[] inverseFrequencies, double attentionScaling, int maxPositions, DType dtype, Device device)
+    {
         int half = inverseFrequencies.Length, r = half * 2;
-        RotaryDim = r;
         var c = new float[maxPositions * r];
         var s = new float[maxPositions * r];
         for (int p = 0; p < maxPositions; p++)
@@ -30,9 +51,7 @@ public sealed class RotaryEmbedding : IDisposable
             }
         using var tc = Tensor.FromArray(c, maxPositions, r);
         using var ts = Tensor.FromArray(s, maxPositions, r);
-        cos = tc.To(dtype, device).DetachFromScopes();
-        sin = ts.To(dtype, device).DetachFromScopes();
-        MaxPositions = maxPositions;
+        return (tc.To(dtype, device).DetachFromScopes(), ts.To(dtype, device).DetachFromScopes());
     }
 
     /// <summary>Width of the rotated part of each head.</summary>
@@ -46,7 +65,11 @@ public sealed class RotaryEmbedding : IDisposable
     public (Tensor Cos, Tensor Sin) Lookup(Tensor positions)
     {
         ArgumentNullException.ThrowIfNull(positions);
-        return (cos.Embedding(positions).Unsqueeze(1), sin.Embedding(positions).Unsqueeze(1));
+        // longrope, as transformers' dynamic update: a forward whose largest position passes the original
+        // context uses the long factors for all of its tokens.
+        bool useLong = longCos is not null && positions.Max().To(Device.Cpu).ToArray<long>()[0] + 1 > longThreshold;
+        var (c, s) = useLong ? (longCos!, longSin!) : (cos, sin);
+        return (c.Embedding(positions).Unsqueeze(1), s.Embedding(positions).Unsqueeze(1));
     }
 
     /// <summary><c>y = x·cos + rot(x)·sin</c> on the rotary part of x (B, H, T, D).</summary>
@@ -90,6 +113,8 @@ public sealed class RotaryEmbedding : IDisposable
     public void Dispose()
     {
         cos.Dispose();
+        longCos?.Dispose();
+        longSin?.Dispose();
         sin.Dispose();
     }
 }

@@ -118,13 +118,12 @@ public class RopeFrequenciesTests
         Assert.That(rope.InverseFrequencies[47], Is.EqualTo(1.0 / Math.Pow(10000, (float)94 / 96)));
     }
 
-    [TestCase("yarn")]
-    [TestCase("longrope")]
-    public void Compute_LongContextTypes_ThrowNotSupported(string type)
+    [Test]
+    public void Compute_LongRopeWithoutItsFactors_NamesTheMissingKey()
     {
-        var c = ModelConfig.Parse(ConfigSamples.Minimal("phi3", $"\"rope_scaling\": {{\"rope_type\": \"{type}\", \"factor\": 4.0}}"));
-        var ex = Assert.Throws<NotSupportedException>(() => RopeFrequencies.Compute(c));
-        Assert.That(ex!.Message, Does.Contain($"'{type}'").And.Contain("default, linear, dynamic, llama3"));
+        var c = ModelConfig.Parse(ConfigSamples.Minimal("phi3", "\"rope_scaling\": {\"rope_type\": \"longrope\", \"factor\": 4.0}"));
+        var ex = Assert.Throws<CheckpointException>(() => RopeFrequencies.Compute(c));
+        Assert.That(ex!.Message, Does.Contain("'longrope' needs 'short_factor'"));
     }
 
     [Test]
