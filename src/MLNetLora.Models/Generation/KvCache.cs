@@ -145,7 +145,7 @@ public sealed class KvCache : IDisposable
     /// query may attend (an earlier or equal position that is a real token), -inf elsewhere. A padded
     /// query still sees itself so no softmax row is all -inf, as the full forward does.
     /// </summary>
-    internal float[] BuildMask(int t)
+    internal float[] BuildMask(int t, int? window = null)
     {
         int s = Length + t;
         var add = new float[(long)BatchSize * t * s];
@@ -155,7 +155,7 @@ public sealed class KvCache : IDisposable
                 int query = Length + i;
                 for (int j = 0; j < s; j++)
                 {
-                    bool allowed = j <= query && (keyMask[(long)b * Capacity + j] != 0 || j == query);
+                    bool allowed = j <= query && (keyMask[(long)b * Capacity + j] != 0 || j == query) && (window is not int w || query - j < w);
                     add[((long)b * t + i) * s + j] = allowed ? 0f : float.NegativeInfinity;
                 }
             }

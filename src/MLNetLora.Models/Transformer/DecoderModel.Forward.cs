@@ -13,6 +13,13 @@ public sealed partial class DecoderModel
     public sealed class ForwardPass : IDisposable
     {
         internal DecoderLayer.Context Context = null!;
+
+        // Layers with a sliding window shorter than the sequence attend through their own mask.
+        internal Dictionary<int, DecoderLayer.Context> WindowContexts = [];
+        internal IReadOnlyList<int?> Windows = [];
+
+        internal DecoderLayer.Context ContextOf(int layer) =>
+            layer < Windows.Count && Windows[layer] is int w && WindowContexts.TryGetValue(w, out var c) ? c : Context;
         internal DecoderLayer.Saved?[] Layers = [];
         internal Tensor[] LayerInputs = [];
         internal GeneratorState?[] DropoutStates = [];
@@ -55,6 +62,12 @@ public sealed partial class DecoderModel
         var mask = BuildAttentionMask(attentionMask, bsz, t);                          // (B, 1, T, T) or null
         pass.Context = new DecoderLayer.Context(pass.Own(scope.Keep(cos)), pass.Own(scope.Keep(sin)),
             mask is null ? null : pass.Own(scope.Keep(mask)), mask is null, dropout);
+        pass.Windows = Spec.LayerWindows;
+        foreach (int w in Spec.LayerWindows.OfType<int>().Distinct().Where(w => t > w))
+        {
+            var windowed = BuildAttentionMask(attentionMask, bsz, t, w)!;                  // (B, 1, T, T)
+            pass.WindowContexts[w] = pass.Context with { AttentionMask = pass.Own(scope.Keep(windowed)), Causal = false };
+        }
 
         var x = Embedding.Embedding(ids);                                              // (B, T, C)
         pass.Layers = new DecoderLayer.Saved?[Layers.Count];
@@ -71,7 +84,7 @@ public sealed partial class DecoderModel
             var saved = keepAll ? new DecoderLayer.Saved() : null;
             using (var layerScope = TensorScope.Begin())
             {
-                var y = Layers[l].Forward(x, pass.Context, saved);
+                var y = Layers[l].Forward(x, pass.ContextOf(l), saved);
                 if (saved is not null) foreach (var s in saved.Tensors()) scope.Keep(layerScope.Keep(s));
                 x = layerScope.Keep(y); // into this method's scope: freed at its end unless kept below
 
@@ -111,7 +124,7 @@ public sealed partial class DecoderModel
             {
                 // Gradient checkpointing: rerun the layer with the same input and dropout draws.
                 saved = new DecoderLayer.Saved();
-                var ctx = pass.Context;
+                var ctx = pass.ContextOf(l);
                 if (pass.DropoutStates[l] is GeneratorState st)
                 {
                     var g = new Generator(0);
@@ -120,7 +133,7 @@ public sealed partial class DecoderModel
                 }
                 Layers[l].Forward(pass.LayerInputs[l], ctx, saved);
             }
-            dx = layerScope.Keep(Layers[l].Backward(dx, pass.Context, saved!));
+            dx = layerScope.Keep(Layers[l].Backward(dx, pass.ContextOf(l), saved!));
             if (recomputed) foreach (var t in saved!.Tensors()) t.Dispose();
         }
         return scope.Keep(dx);
@@ -140,19 +153,28 @@ public sealed partial class DecoderModel
     // padded query still sees itself, so no softmax row is all -inf (which would give NaN). Built
     // with tensor ops on the model's device: a host loop over B·T·T entries would cost more than a
     // small model's whole step at long sequence lengths.
-    private Tensor? BuildAttentionMask(Tensor? attentionMask, long bsz, long t)
+    // A sliding window (Mistral, Phi-3, Qwen's sliding layers) also blocks keys w or more tokens back:
+    // query i sees key j when 0 <= i - j < w, as transformers' sliding-window mask.
+    private Tensor? BuildAttentionMask(Tensor? attentionMask, long bsz, long t, int? window = null)
     {
-        if (attentionMask is null) return null;
+        if (attentionMask is null && window is null) return null;
         using var scope = TensorScope.Begin();
-        var m = attentionMask.Device == Device ? attentionMask : attentionMask.To(Device);
-        var padded = m.Eq(0);                                                       // (B, T)
-        if (!padded.Any().Item<bool>()) return null;
+        var m = attentionMask is null ? null : attentionMask.Device == Device ? attentionMask : attentionMask.To(Device);
+        var padded = m?.Eq(0);                                                      // (B, T)
+        if (window is null && !padded!.Any().Item<bool>()) return null;
         var pos = Tensor.Arange(t, DType.Int64, Device);
         var rows = pos.Unsqueeze(1);                                                // (T, 1) query i
         var cols = pos.Unsqueeze(0);                                                // (1, T) key j
         var future = rows.Lt(cols);                                                 // (T, T) j > i
+        if (window is int w)
+        {
+            var posF = Tensor.Arange(t, DType.Float32, Device);                     // (T) exact integers up to 2^24
+            future = future.LogicalOr((posF.Unsqueeze(1) - posF.Unsqueeze(0)).Gt(w - 0.5));   // (T, T) j <= i - w
+        }
         var notSelf = rows.Eq(cols).LogicalNot();                                   // (T, T)
-        var blocked = future.LogicalOr(padded.View(bsz, 1, 1, t).LogicalAnd(notSelf)); // (B, 1, T, T)
+        var blocked = padded is null
+            ? future.View(1, 1, t, t).Expand(bsz, 1, t, t)
+            : future.LogicalOr(padded.View(bsz, 1, 1, t).LogicalAnd(notSelf));      // (B, 1, T, T)
         var additive = Tensor.Zeros([bsz, 1, t, t], ComputeDType, Device).MaskedFill(blocked, double.NegativeInfinity);
         return scope.Keep(additive);
     }

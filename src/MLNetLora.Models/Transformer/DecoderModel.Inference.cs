@@ -47,14 +47,21 @@ public sealed partial class DecoderModel
         using var posHost = Tensor.FromArray(positions, bsz, t);
         var (cos, sin) = Rope.Lookup(posHost.To(Device));                                 // (B, 1, T, R)
         cache.StageMask(newMask, t);
-        var (mask, causal) = CachedAttentionMask(cache, t);                               // (B, 1, T, S) or null
+        var (mask, causal) = CachedAttentionMask(cache, t, null);                         // (B, 1, T, S) or null
         var ctx = new DecoderLayer.Context(cos, sin, mask, causal, null);
+        var windowed = new Dictionary<int, DecoderLayer.Context>();
+        foreach (int w in Spec.LayerWindows.OfType<int>().Distinct().Where(w => cache.Length + t > w))
+        {
+            var (wm, _) = CachedAttentionMask(cache, t, w);                               // (B, 1, T, S)
+            windowed[w] = ctx with { AttentionMask = wm, Causal = false };
+        }
 
         var x = Embedding.Embedding(ids);                                                 // (B, T, C)
         for (int l = 0; l < Layers.Count; l++)
         {
             using var layerScope = TensorScope.Begin();
-            x = layerScope.Keep(Layers[l].Forward(x, ctx, null, cache));                  // (B, T, C)
+            var layerCtx = l < Spec.LayerWindows.Count && Spec.LayerWindows[l] is int lw && windowed.TryGetValue(lw, out var wc) ? wc : ctx;
+            x = layerScope.Keep(Layers[l].Forward(x, layerCtx, null, cache));             // (B, T, C)
         }
         cache.Commit(t);
         if (lastOnly) x = x.Narrow(1, t - 1, 1);                                          // (B, 1, C)
@@ -84,15 +91,15 @@ public sealed partial class DecoderModel
     // With no padding the flash kernel's own causal flag is used for a fresh prompt (as the full forward
     // does) and no mask at all for one new token (it may see every cached key). Otherwise an explicit
     // mask: the kernel's causal flag aligns the triangle top-left, which is wrong once a past exists.
-    private (Tensor? Mask, bool Causal) CachedAttentionMask(KvCache cache, int t)
+    private (Tensor? Mask, bool Causal) CachedAttentionMask(KvCache cache, int t, int? window)
     {
         int s = cache.Length + t;
-        if (!cache.HasPadding(s))
+        if (window is null && !cache.HasPadding(s))
         {
             if (cache.Length == 0) return (null, t > 1);
             if (t == 1) return (null, false);
         }
-        using var host = Tensor.FromArray(cache.BuildMask(t), cache.BatchSize, 1, t, s);
+        using var host = Tensor.FromArray(cache.BuildMask(t, window), cache.BatchSize, 1, t, s);
         return (host.To(ComputeDType, Device), false);
     }
 }
