@@ -94,7 +94,7 @@ public sealed class TrainCommand : ICliCommand
         string best = Path.Combine(settings.Output, "best-adapter");
         if (result.BestEvalLoss is not null && Directory.Exists(best)) files.Add(("best adapter", best));
         if (result.LastCheckpoint is not null) files.Add(("checkpoint", result.LastCheckpoint));
-        files.AddRange(TrainingReport.WriteMetricsOutputs(options.MetricsFile!, settings.Chart, settings.Csv, context.Error));
+        files.AddRange(TrainingReport.WriteMetricsOutputs(options.MetricsFile!, settings.Chart, settings.Csv, context.Error, Path.GetFileName(common.DataPath)));
         if (labelsPath is not null) files.Add(("labels", labelsPath));
         TrainingReport.WriteRows(context.Out, files);
 

@@ -60,7 +60,7 @@ public static class TrainingReport
     }
 
     /// <summary>Writes the chart and the CSV export of a metrics file; returns the files written (a missing chart is explained on stderr).</summary>
-    public static List<(string Name, string Path)> WriteMetricsOutputs(string metrics, string chart, string? csv, TextWriter error)
+    public static List<(string Name, string Path)> WriteMetricsOutputs(string metrics, string chart, string? csv, TextWriter error, string? dataName = null)
     {
         ArgumentNullException.ThrowIfNull(error);
         if (!File.Exists(metrics)) return [];
@@ -68,7 +68,7 @@ public static class TrainingReport
         var (train, _) = MetricsFile.Read(metrics);
         if (train.Count > 0)
         {
-            TrainingCharts.SaveCurves(metrics, chart);
+            TrainingCharts.SaveCurves(metrics, chart, dataName);
             files.Add(("chart", chart));
         }
         else

@@ -166,6 +166,9 @@ public sealed partial class LoraTrainer : IDisposable
             Log($"resumed from {resumeDir} at step {resumed.Step} (epoch {resumed.Epoch}, batch {resumed.BatchInEpoch}); next rate {RateAt(resumed.Step):G3}");
         }
         using var metrics = new MetricsWriter(Options.MetricsFile);
+        metrics.Write("run", ("model", Path.GetFileName(Path.TrimEndingDirectorySeparator(Options.BaseModelNameOrPath))),
+            ("method", Options.Method == Defaults.FineTuneMethod.Lora ? "LoRA" : Options.Method.ToString()),
+            ("task", Options.Task == TrainingTask.Classification ? "classification" : "causal LM"), ("lr", Schedule.Options.LearningRate), ("step", state.Step));
         void OnEvent(object? sender, WatchdogEvent e) => metrics.Write("event", ("step", e.Step), ("kind", e.Kind.ToString()),
             ("action", e.Action.ToString()), ("message", e.Message), ("loss", e.Loss), ("grad_norm", e.GradNorm), ("lr", e.LearningRate));
         Engine.Watchdog.EventRaised += OnEvent;

@@ -19,6 +19,19 @@ public sealed record TrainRow(long Step, double Epoch, double LearningRate, doub
 /// <param name="Accuracy">Accuracy, for classification.</param>
 public sealed record EvalRow(long Step, double Loss, double? Accuracy);
 
+/// <summary>What a run wrote about itself in its first metrics row.</summary>
+/// <param name="Model">The base model's folder name or id.</param>
+/// <param name="Method">LoRA (or another fine-tuning method).</param>
+/// <param name="Task">causal-lm or classification.</param>
+/// <param name="LearningRate">The schedule's peak rate.</param>
+public sealed record RunRow(string Model, string Method, string Task, double LearningRate);
+
+/// <summary>A watchdog event of a metrics file.</summary>
+/// <param name="Step">Optimizer step.</param>
+/// <param name="Kind">What the watchdog noticed.</param>
+/// <param name="Action">What it did.</param>
+public sealed record EventRow(long Step, string Kind, string Action);
+
 /// <summary>Reads the JSONL metrics file the trainer writes and converts it to CSV.</summary>
 public static class MetricsFile
 {
@@ -47,6 +60,41 @@ public static class MetricsFile
             }
         }
         return (train.Values.ToList(), eval.Values.ToList());
+    }
+
+    /// <summary>The last "run" row (a resumed run writes one per session), or null for files written before runs described themselves.</summary>
+    public static RunRow? ReadRun(string path)
+    {
+        RunRow? run = null;
+        foreach (var r in Rows(path, "run"))
+            run = new RunRow(r.TryGetProperty("model", out var m) ? m.GetString() ?? "" : "", r.TryGetProperty("method", out var me) ? me.GetString() ?? "LoRA" : "LoRA",
+                r.TryGetProperty("task", out var t) ? t.GetString() ?? "" : "", Num(r, "lr"));
+        return run;
+    }
+
+    /// <summary>The watchdog events, in file order.</summary>
+    public static List<EventRow> ReadEvents(string path) =>
+        Rows(path, "event").Select(r => new EventRow(r.GetProperty("step").GetInt64(),
+            r.TryGetProperty("kind", out var k) ? k.GetString() ?? "" : "", r.TryGetProperty("action", out var a) ? a.GetString() ?? "" : "")).ToList();
+
+    private static IEnumerable<JsonElement> Rows(string path, string type)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"Metrics file '{path}' not found; pass the file given as MetricsFile.", path);
+        foreach (string line in File.ReadLines(path))
+        {
+            if (string.IsNullOrWhiteSpace(line)) continue;
+            JsonElement r;
+            try
+            {
+                using var doc = JsonDocument.Parse(line);
+                r = doc.RootElement.Clone();
+            }
+            catch (JsonException)
+            {
+                continue;   // a torn last line of a killed run
+            }
+            if (r.TryGetProperty("type", out var t) && t.GetString() == type) yield return r;
+        }
     }
 
     /// <summary>Writes the training rows (with the evaluation loss at the steps where one ran) as CSV.</summary>

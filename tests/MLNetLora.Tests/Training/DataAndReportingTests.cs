@@ -138,4 +138,39 @@ public class DataAndReportingTests
         Assert.That(File.ReadAllText(Path.Combine(dir, "curves.svg")), Does.Contain("<svg"));
         Assert.Throws<ArgumentException>(() => TrainingCharts.SaveCurves(metrics, Path.Combine(dir, "x.gif")));
     }
+
+    [Test]
+    public void Charts_RunRowEventsAndAccuracy_AreReadAndDrawn_StepTicksAreWholeNumbers()
+    {
+        string dir = TestPaths.NewTempDir();
+        try
+        {
+            string metrics = Path.Combine(dir, "m.jsonl");
+            using (var w = new MetricsWriter(metrics))
+            {
+                w.Write("run", ("model", "SmolLM2-135M"), ("method", "LoRA"), ("task", "classification"), ("lr", 2e-4), ("step", 0L));
+                for (int s = 1; s <= 7; s++)
+                    w.Write("train", ("step", (long)s), ("epoch", s / 7.0), ("lr", 2e-4), ("loss", 1.0 / s), ("grad_norm", 0.5), ("tokens_per_s", 100.0));
+                w.Write("eval", ("step", 7L), ("epoch", 1.0), ("eval_loss", 0.4), ("perplexity", null), ("accuracy", 0.9));
+                w.Write("event", ("step", 3L), ("kind", "LossSpike"), ("action", "SkipUpdate"));
+            }
+            var run = MetricsFile.ReadRun(metrics);
+            Assert.That(run, Is.EqualTo(new RunRow("SmolLM2-135M", "LoRA", "classification", 2e-4)));
+            Assert.That(MetricsFile.ReadEvents(metrics), Is.EqualTo(new[] { new EventRow(3, "LossSpike", "SkipUpdate") }));
+            string svg = Path.Combine(dir, "c.svg");
+            TrainingCharts.SaveCurves(metrics, svg, "mail.jsonl");
+            string text = File.ReadAllText(svg);
+            Assert.That(text, Does.Contain("LoRA on SmolLM2-135M · mail.jsonl · classification · peak lr 2e-4"));
+            Assert.That(text, Does.Contain("eval accuracy").And.Contain("watchdog event"));
+            var stepLabels = System.Text.RegularExpressions.Regex.Matches(text, @">(\d+\.5)<").Select(m => m.Groups[1].Value).ToList();
+            Assert.That(stepLabels, Is.Empty, "no half-step ticks on a 7-step run");
+            var r = MLNetLora.Tests.Cli.CliRun.Run("plot", metrics, "--output", Path.Combine(dir, "p.png"));
+            Assert.That(r.ExitCode, Is.EqualTo(0), r.ToString());
+            Assert.That(File.ReadAllBytes(Path.Combine(dir, "p.png"))[..4], Is.EqualTo(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
 }
