@@ -41,6 +41,9 @@ public sealed class GenerateCommand : ICliCommand
         string modelDir = ModelArguments.RequireModelFolder(args.Positional(ModelArguments.ModelDir.Name));
         string? adapter = args.Option("adapter") is string a ? ModelArguments.RequireAdapterFolder(a) : null;
         if (args.Has("greedy") && args.Has("sample")) throw new UsageException("Give either --greedy or --sample, not both.");
+        if (adapter is not null && PeftAdapterIO.ReadConfig(adapter).ModulesToSave.Contains("score"))
+            throw new UsageException($"'{adapter}' is a classification adapter (it carries a score head), which scores texts instead of continuing them; " +
+                $"run 'mlnetlora predict {args.Positional(ModelArguments.ModelDir.Name)} --adapter {adapter} --text \"...\"'.");
         var device = ModelArguments.ParseDevice(args.Option("device"));
         var dtype = ModelArguments.ParseFloatDType(args.Option("dtype"), "dtype");
 
@@ -58,6 +61,9 @@ public sealed class GenerateCommand : ICliCommand
             TopP = OptionValues.Double(args, "top-p", min: 0, max: 1, minExclusive: true) ?? options.TopP,
             Seed = OptionValues.ULong(args, "seed") ?? options.Seed,
         };
+        if (!options.DoSample)
+            foreach (string flag in new[] { "temperature", "top-k", "top-p", "seed" }.Where(args.Has))
+                context.Error.WriteLine($"warning: --{flag} applies only when sampling, and this run is greedy; add --sample to use it.");
         try
         {
             options.Validate();
