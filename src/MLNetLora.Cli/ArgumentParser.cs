@@ -69,7 +69,7 @@ public static class ArgumentParser
 
     private static UsageException UnknownOption(string command, CommandSyntax syntax, string arg, string name)
     {
-        string? near = NameSuggestion.Closest(name, syntax.Options.Select(o => o.Name));
+        string? near = NameSuggestion.ForOption(name, syntax.Options.Select(o => o.Name));
         string hint = near is null ? "" : $" Did you mean '--{near}'?";
         return new UsageException($"Unknown option '{arg}' for '{command}'.{hint} Run 'mlnetlora {command} --help' to see its options.");
     }

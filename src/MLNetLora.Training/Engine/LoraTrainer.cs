@@ -151,7 +151,12 @@ public sealed partial class LoraTrainer : IDisposable
         if (resumed?.Identity is { } saved && saved.Differences(identity, Options.OverrideRateOnResume) is { Count: > 0 } differences)
             throw new TrainerOptionException(nameof(TrainerOptions.ResumeFrom), $"ResumeFrom: checkpoint '{resumeDir}' belongs to another run: " +
                 string.Join("; ", differences) + ". Resume with the checkpoint's settings, or start a new run in another output folder.");
-        Prepare(Options.PlannedSteps(train.Count), resumed?.Schedule);
+        long planned = Options.PlannedSteps(train.Count);
+        Prepare(planned, resumed?.Schedule);
+        if (resumed?.Schedule is { } curve && curve.TotalSteps != planned)
+            Log($"resume: this run plans {planned} steps (MaxSteps/Epochs) but the checkpoint's schedule was resolved for {curve.TotalSteps}; " +
+                $"the rate keeps the checkpoint's curve, which {(planned < curve.TotalSteps ? $"is cut off at step {planned} before it decays to its end" : $"ends at step {curve.TotalSteps} and stays at its final rate after it")}. " +
+                "Start a new run to get a schedule for the new length.");
         var state = (resumed ?? TrainerState.Start(Options.Seed, train.Count)) with { Identity = identity, UnwrittenMetrics = null };
         if (resumed is not null && Options.MetricsFile is string metricsFile)
         {

@@ -95,4 +95,14 @@ public class ArgumentParserTests
     [Test]
     public void Parse_MissingRequiredOption_NamesOptionAndPurpose() =>
         Assert.That(ErrorOf("m", "t"), Does.Contain("needs --input FILE (input file)"));
+
+    [TestCase("--learning-rate", "--lr")]
+    [TestCase("--num_train_epochs", "--epochs")]
+    [TestCase("--gradient-accumulation-steps", "--grad-accum")]
+    [TestCase("--output_dir", "--output")]
+    public void Parse_AnotherToolsName_SuggestsOurs(string typed, string ours)
+    {
+        var e = Assert.Throws<UsageException>(() => ArgumentParser.Parse("train", new MLNetLora.Cli.Commands.TrainCommand().Syntax, ["m", typed, "1"]));
+        Assert.That(e!.Message, Does.Contain($"Did you mean '{ours}'?"));
+    }
 }

@@ -236,4 +236,19 @@ public sealed class ReliabilityTests : TempDirFixture
         var otherData = RunIdentity.Of(o, Rows(8).Select(r => r with { InputIds = [.. r.InputIds.Reverse()] }).ToList(), "aaaa", ["model.layers.0.self_attn.q_proj"]);
         Assert.That(saved.Differences(otherData, overrideRate: false), Has.One.Contains("the data differs"));
     }
+
+    [Test]
+    public void Train_ResumeWithAnotherMaxSteps_SaysWhatHappensToTheSchedule()
+    {
+        string output = Path.Combine(Dir, "run");
+        var options = Options(output) with { MaxSteps = 4 };
+        using (var model = TinyModels.Create(Architecture.Llama, seed: 11))
+        using (var trainer = new LoraTrainer(model, options))
+            trainer.Train(Rows(40));
+        var log = new List<string>();
+        using var model2 = TinyModels.Create(Architecture.Llama, seed: 11);
+        using var resumed = new LoraTrainer(model2, options with { MaxSteps = 6, ResumeFrom = output, Log = log.Add });
+        Assert.That(resumed.Train(Rows(40)).Steps, Is.EqualTo(6));
+        Assert.That(log, Has.Some.Contains("plans 6 steps").And.Some.Contains("resolved for 4"));
+    }
 }
