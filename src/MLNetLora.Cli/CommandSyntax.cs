@@ -13,6 +13,9 @@ public sealed record PositionalSpec(string Name, string Description, bool Option
 /// <param name="Required">Whether the command refuses to run without it.</param>
 public sealed record OptionSpec(string Name, string? ValueName, string Description, bool Required = false)
 {
+    /// <summary>The topic help lists the option under (commands with many options group them); null: the plain list.</summary>
+    public string? Group { get; init; }
+
     /// <summary>Whether the option is a flag that takes no value.</summary>
     public bool IsFlag => ValueName is null;
 

@@ -44,17 +44,31 @@ public static class HelpWriter
             w.WriteLine("Arguments:");
             WriteRows(w, syntax.Positionals.Select(p => (p.Name, p.Description)).ToList());
         }
+        static (string, string) Row(OptionSpec o) => (o.Display, o.Required ? o.Description + " (required)" : o.Description);
+        var globals = GlobalOptions.Where(g => g.Display != "--version").ToList();
+        if (syntax.Options.All(o => o.Group is null))
+        {
+            w.WriteLine();
+            w.WriteLine("Options:");
+            WriteRows(w, syntax.Options.Select(Row).Concat(globals).ToList());
+            return;
+        }
+        // Groups in the order their first option appears; one column width for all, so the sections line up.
+        int width = syntax.Options.Select(o => o.Display.Length).Concat(globals.Select(g => g.Display.Length)).Max();
+        foreach (var group in syntax.Options.GroupBy(o => o.Group ?? "Other"))
+        {
+            w.WriteLine();
+            w.WriteLine(group.Key + ":");
+            WriteRows(w, group.Select(Row).ToList(), width);
+        }
         w.WriteLine();
-        w.WriteLine("Options:");
-        var options = syntax.Options.Select(o => (o.Display, o.Required ? o.Description + " (required)" : o.Description))
-            .Concat(GlobalOptions.Where(g => g.Display != "--version"))
-            .ToList();
-        WriteRows(w, options);
+        w.WriteLine("General:");
+        WriteRows(w, globals, width);
     }
 
-    private static void WriteRows(TextWriter w, IReadOnlyList<(string Left, string Right)> rows)
+    private static void WriteRows(TextWriter w, IReadOnlyList<(string Left, string Right)> rows, int? columnWidth = null)
     {
-        int width = rows.Count == 0 ? 0 : rows.Max(r => r.Left.Length);
+        int width = columnWidth ?? (rows.Count == 0 ? 0 : rows.Max(r => r.Left.Length));
         foreach (var (left, right) in rows) w.WriteLine($"  {left.PadRight(width)}   {right}");
     }
 }

@@ -33,7 +33,27 @@ public sealed class TrainCommand : ICliCommand
     /// <inheritdoc/>
     public CommandSyntax Syntax { get; } = new(
         [ModelArguments.ModelDir],
-        [.. TrainingArguments.Data, .. TrainSettings.Specs, .. TrainingArguments.Lora, .. TrainingArguments.Runtime]);
+        Grouped([.. TrainingArguments.Data, .. TrainSettings.Specs, .. TrainingArguments.Lora, .. TrainingArguments.Runtime]));
+
+    // train has over 40 options; help lists them by topic, in this order.
+    private static readonly (string Group, string[] Names)[] Groups =
+    [
+        ("Data", ["data", "task", "max-length", "text-fields", "label-field", "max-rows", "packing", "eval-data", "eval-split"]),
+        ("Output and checkpoints", ["output", "resume", "override-lr", "checkpoint-every", "keep-checkpoints", "metrics", "chart", "csv", "log-every"]),
+        ("Learning rate and schedule", ["lr", "scheduler", "warmup-steps", "warmup-ratio", "num-cycles", "min-lr-ratio", "decay-steps"]),
+        ("Length and batching", ["epochs", "max-steps", "batch-size", "grad-accum"]),
+        ("Optimizer and watchdog", ["max-grad-norm", "weight-decay", "watchdog"]),
+        ("Evaluation", ["eval-every", "early-stopping"]),
+        ("LoRA", ["lora-r", "lora-alpha", "lora-dropout", "target-modules", "use-rslora", "lora-plus-ratio", "init-adapter"]),
+        ("Runtime", ["seed", "no-shuffle", "device", "precision", "gradient-checkpointing"]),
+    ];
+
+    private static OptionSpec[] Grouped(OptionSpec[] specs)
+    {
+        var groupOf = Groups.SelectMany((g, i) => g.Names.Select(n => (n, i))).ToDictionary(p => p.n, p => p.i);
+        return specs.OrderBy(o => groupOf.GetValueOrDefault(o.Name, Groups.Length)).ThenBy(o => Array.IndexOf(specs, o))
+            .Select(o => o with { Group = groupOf.TryGetValue(o.Name, out int i) ? Groups[i].Group : "Other" }).ToArray();
+    }
 
     /// <inheritdoc/>
     public int Execute(ParsedArguments args, CliContext context)

@@ -50,4 +50,17 @@ public class HelpTests
         Assert.That(r.ExitCode, Is.EqualTo(0), r.ToString());
         Assert.That(r.Out, Does.Match(@"^mlnetlora \d+\.\d+"));
     }
+
+    [Test]
+    public void TrainHelp_GroupsItsOptionsByTopic()
+    {
+        var r = CliRun.Run("train", "--help");
+        Assert.That(r.ExitCode, Is.EqualTo(0), r.ToString());
+        string[] headings = ["Data:", "Output and checkpoints:", "Learning rate and schedule:", "Length and batching:", "Optimizer and watchdog:", "Evaluation:", "LoRA:", "Runtime:", "General:"];
+        var positions = headings.Select(h => r.Out.IndexOf("\n" + h + "\n", StringComparison.Ordinal)).ToArray();
+        Assert.That(positions, Is.All.GreaterThan(0));
+        Assert.That(positions, Is.Ordered);
+        Assert.That(r.Out.IndexOf("\n  --lr RATE", StringComparison.Ordinal), Is.GreaterThan(positions[2]).And.LessThan(positions[3]), "the usage line also names it; the option row sits under its topic");
+        Assert.That(r.Out, Does.Not.Contain("Other:"), "every train option has a topic");
+    }
 }
