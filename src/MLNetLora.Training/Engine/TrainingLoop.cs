@@ -19,6 +19,7 @@ internal sealed class TrainingLoop(LoraTrainer trainer, OptimizerStep step, IRea
     private readonly List<EvaluationResult> evaluations = [];
     private string? lastCheckpoint;
     private (int Epoch, int[] Order) epochOrder = (-1, []);
+    private TimeSpan firstStepEnd;
 
     public TrainingResult Run(TrainerState state, string? resumedFrom, IProgress<TrainingProgress>? progress, CancellationToken cancellationToken)
     {
@@ -123,7 +124,10 @@ internal sealed class TrainingLoop(LoraTrainer trainer, OptimizerStep step, IRea
         bool skipped = m.Decision.Action != WatchdogAction.Continue;
         metrics.Write("train", ("step", s.Step), ("epoch", epoch), ("lr", m.LearningRate), ("loss", m.Loss),
             ("grad_norm", m.GradNorm), ("tokens_per_s", m.Tokens / seconds), ("elapsed_s", elapsed.TotalSeconds), ("skipped", skipped));
-        var perStep = elapsed / stepsThisSession;
+        // The first step of a session pays for warm-up (kernels, allocator, JIT), several times a
+        // later step; the ETA uses the steps after it once there are any.
+        if (stepsThisSession == 1) firstStepEnd = elapsed;
+        var perStep = stepsThisSession > 1 ? (elapsed - firstStepEnd) / (stepsThisSession - 1) : elapsed;
         progress?.Report(new TrainingProgress(s.Step, totalSteps, epoch, m.Loss, s.SmoothedLoss(), m.LearningRate, m.GradNorm,
             m.Tokens / seconds, elapsed, perStep * (totalSteps - s.Step), Environment.WorkingSet, skipped));
     }
