@@ -149,31 +149,16 @@ public static class PeftAdapterIO
             foreach (string m in modules)
                 if (m is not ("score" or "classifier" or "lm_head" or "embed_tokens"))
                     throw Refuse($"modules_to_save \"{m}\"", "stores a module MLNetLora cannot place (supported: score, lm_head, embed_tokens)");
+            // PEFT writes these as a list, or as one string (a regex for the module fields, one layer index for layers_to_transform).
             var (targets, targetRegex) = root["target_modules"] switch
             {
-                JsonArray arr => (arr.Select(n => n!.GetValue<string>()).ToArray(), (string?)null),
                 JsonValue v when v.GetValue<string>() == "all-linear" => (["all-linear"], null),
-                JsonValue v => (Array.Empty<string>(), v.GetValue<string>()),
-                _ => (LoraSettings.AllLinear.ToArray(), null),
+                null => (LoraSettings.AllLinear.ToArray(), null),
+                var node => ListOrRegex(node),
             };
-            var (exclude, excludeRegex) = root["exclude_modules"] switch
-            {
-                JsonArray arr => (arr.Select(n => n!.GetValue<string>()).ToArray(), (string?)null),
-                JsonValue v => (Array.Empty<string>(), v.GetValue<string>()),
-                _ => (Array.Empty<string>(), null),
-            };
-            int[]? layers = root["layers_to_transform"] switch
-            {
-                JsonArray arr => arr.Select(n => n!.GetValue<int>()).ToArray(),
-                JsonValue v => [v.GetValue<int>()],
-                _ => null,
-            };
-            string[]? layersPattern = root["layers_pattern"] switch
-            {
-                JsonArray arr => arr.Select(n => n!.GetValue<string>()).ToArray(),
-                JsonValue v => [v.GetValue<string>()],
-                _ => null,
-            };
+            var (exclude, excludeRegex) = root["exclude_modules"] is { } ex ? ListOrRegex(ex) : ([], null);
+            int[]? layers = root["layers_to_transform"] is { } lt ? ListOf(lt, n => n.GetValue<int>()) : null;
+            string[]? layersPattern = root["layers_pattern"] is { } lp ? ListOf(lp, n => n.GetValue<string>()) : null;
             var settings = new LoraSettings
             {
                 Rank = root["r"]?.GetValue<int>() ?? 8,
@@ -197,6 +182,12 @@ public static class PeftAdapterIO
             throw new CheckpointException($"{path} has a field of the wrong type or value ({e.Message}).", path, e);
         }
     }
+
+    private static T[] ListOf<T>(JsonNode node, Func<JsonNode, T> read) =>
+        node is JsonArray arr ? arr.Select(n => read(n!)).ToArray() : [read(node)];
+
+    private static (string[] Names, string? Regex) ListOrRegex(JsonNode node) =>
+        node is JsonArray arr ? (arr.Select(n => n!.GetValue<string>()).ToArray(), null) : ([], node.GetValue<string>());
 
     private static bool NonEmpty(JsonNode? node) => node switch
     {
