@@ -1,8 +1,7 @@
 using Microsoft.ML.Data;
-using MLNetLora.LibTorch;
 using MLNetLora.Models.Hub;
 using MLNetLora.Models.Tokenization;
-using MLNetLora.Training.Data;
+using MLNetLora.Training.Engine;
 
 namespace MLNetLora.ML;
 
@@ -52,25 +51,8 @@ internal sealed class ClassificationScorer : TextScorer
     /// <summary>Class probabilities (softmax of the head's scores) of each row.</summary>
     public float[][] Probabilities(IReadOnlyList<string[]> rows)
     {
-        var result = new float[rows.Count][];
-        for (int start = 0; start < rows.Count; start += BatchSize)
-        {
-            var batch = rows.Skip(start).Take(BatchSize).Select(r => new TrainingExample(Encode(r))).ToList();
-            var b = Collator.Collate(batch, pretrained.PaddingId, MaxLength);
-            float[] probs;
-            lock (this)
-            {
-                using var scope = TensorScope.Begin();
-                var (ids, mask) = b.ToTensors(pretrained.Model.Device);                   // (B, T), (B, T) or null
-                using (var scores = pretrained.Model.ClassificationScores(ids, mask))     // (B, L)
-                using (var p = scores.To(DType.Float32).Softmax(-1))
-                using (var cpu = p.To(Device.Cpu))
-                    probs = cpu.ToArray<float>();
-            }
-            int c = probs.Length / b.Size;
-            for (int r = 0; r < b.Size; r++) result[start + r] = probs.AsSpan(r * c, c).ToArray();
-        }
-        return result;
+        var ids = rows.Select(Encode).ToArray();
+        lock (this) return ModelEvaluation.ClassProbabilities(pretrained.Model, ids, BatchSize, pretrained.PaddingId, MaxLength);
     }
 
     public override object[][] Score(IReadOnlyList<string[]> rows) =>

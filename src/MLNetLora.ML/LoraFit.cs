@@ -52,11 +52,7 @@ internal static class LoraFit
 
     /// <summary>The first check of Fit: the output folder holds no earlier run (unless resuming).</summary>
     public static void CheckOutputFolder(LoraTrainingOptions options, TrainerOptions training) =>
-        MLOptionNames.Check(options.TypeName, () =>
-        {
-            RunFolder.CheckNoEarlierRun(training);
-            return true;
-        });
+        MLOptionNames.Check(options.TypeName, () => RunFolder.CheckNoEarlierRun(training));
 
     /// <summary>Checks that need the data but no model: there are rows, and the schedule fits the run's length.</summary>
     public static void CheckBeforeLoad(LoraTrainingOptions options, TrainerOptions training, int trainCount)

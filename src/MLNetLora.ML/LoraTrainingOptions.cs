@@ -198,7 +198,7 @@ public abstract class LoraTrainingOptions
         },
         LoraPlusRatio = LoraPlusRatio, Seed = Seed, EvalEvery = EvalEvery, EarlyStoppingPatience = EarlyStoppingPatience,
         OutputDirectory = OutputDirectory, CheckpointEvery = CheckpointEvery, KeepCheckpoints = KeepCheckpoints,
-        MetricsFile = OutputDirectory is null ? null : Path.Combine(OutputDirectory, "metrics.jsonl"),
+        MetricsFile = OutputDirectory is null ? null : Path.Combine(OutputDirectory, RunFolder.MetricsFileName),
         ResumeFrom = ResumeFrom, OverrideRateOnResume = OverrideRateOnResume,
         Watchdog = Watchdog ?? defaults.Watchdog, DetectLossSpikes = DetectLossSpikes, GradientCheckpointing = GradientCheckpointing,
         Precision = Precision, Device = device ?? defaults.Device,

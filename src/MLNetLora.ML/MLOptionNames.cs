@@ -39,6 +39,13 @@ internal static partial class MLOptionNames
         }
     }
 
+    /// <summary>Runs a training-layer check that returns nothing (see <see cref="Check{T}(string, Func{T})"/>).</summary>
+    public static void Check(string optionsType, Action check) => Check(optionsType, () =>
+    {
+        check();
+        return 0;
+    });
+
     [GeneratedRegex(@"(?<![\w.])Lora\.[A-Z][A-Za-z]*")]
     private static partial Regex PropertyName();
 }

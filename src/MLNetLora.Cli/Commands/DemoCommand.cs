@@ -83,7 +83,7 @@ public sealed class DemoCommand : ICliCommand
         {
             LearningRate = lr, Scheduler = ScheduleKind.Cosine, WarmupRatio = 0.05, MaxSteps = steps, BatchSize = BatchSize,
             MaxLength = BlockSize, EvalEvery = Math.Max(1, steps / 4), OutputDirectory = output, Seed = TrainingDefaults.Seed,
-            MetricsFile = Path.Combine(output, "metrics.jsonl"), BaseModelNameOrPath = modelDir, Log = console.Log,
+            MetricsFile = Path.Combine(output, RunFolder.MetricsFileName), BaseModelNameOrPath = modelDir, Log = console.Log,
             Lora = session.Lora,
         };
         using var trainer = session.CreateTrainer(options);
@@ -102,13 +102,13 @@ public sealed class DemoCommand : ICliCommand
         var after = result.Evaluations.Count > 0 ? result.Evaluations[^1] : before;
         TrainingReport.WriteSummary(w, result, before, clock.Elapsed);
         WriteSchedule(w, trainer, result.Steps);
-        var files = new List<(string, string)> { ("base model", modelDir), ("adapter", Path.Combine(output, "adapter")) };
+        var files = new List<(string, string)> { ("base model", modelDir), ("adapter", Path.Combine(output, RunFolder.AdapterFolder)) };
         files.AddRange(TrainingReport.WriteMetricsOutputs(options.MetricsFile, Path.Combine(output, "curves.png"), null, context.Error));
         w.WriteLine();
         TrainingReport.WriteRows(w, files);
         w.WriteLine();
         w.WriteLine($"Next: mlnetlora inspect {modelDir}");
-        w.WriteLine($"      mlnetlora merge {modelDir} --adapter {Path.Combine(output, "adapter")} --output {Path.Combine(output, "merged")}");
+        w.WriteLine($"      mlnetlora merge {modelDir} --adapter {Path.Combine(output, RunFolder.AdapterFolder)} --output {Path.Combine(output, "merged")}");
         if (result.Cancelled) return TrainCommand.CancelledExitCode;
         if (!(after.Loss < before.Loss))
         {

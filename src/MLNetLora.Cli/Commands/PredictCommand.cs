@@ -1,8 +1,7 @@
 using System.Globalization;
-using MLNetLora.LibTorch;
 using MLNetLora.Models.Hub;
 using MLNetLora.Models.Lora;
-using MLNetLora.Training.Data;
+using MLNetLora.Training.Engine;
 
 namespace MLNetLora.Cli.Commands;
 
@@ -50,26 +49,14 @@ public sealed class PredictCommand : ICliCommand
         PeftAdapterIO.Load(pm.Model, adapter);
         int classes = pm.Model.ScoreHead!.NumLabels;
         var names = Labels(adapter, classes);
-        foreach (var chunk in texts.Chunk(8))
+        var probabilities = ModelEvaluation.ClassProbabilities(pm.Model, texts.Select(t => Truncate(tokenizer.Encode(t), maxLength)).ToArray(),
+            batchSize: 8, pm.PaddingId, maxLength);
+        for (int r = 0; r < texts.Length; r++)
         {
-            var rows = chunk.Select(t => new TrainingExample(Truncate(tokenizer.Encode(t), maxLength))).ToList();
-            var b = Collator.Collate(rows, pm.PaddingId, maxLength);
-            float[] probs;
-            using (var scope = TensorScope.Begin())
-            {
-                var (ids, mask) = b.ToTensors(pm.Model.Device);                            // (B, T), (B, T) or null
-                using var scores = pm.Model.ClassificationScores(ids, mask);               // (B, L)
-                using var p = scores.To(DType.Float32).Softmax(-1);
-                using var cpu = p.To(Device.Cpu);
-                probs = cpu.ToArray<float>();
-            }
-            for (int r = 0; r < chunk.Length; r++)
-            {
-                var row = probs.AsSpan(r * classes, classes).ToArray();
-                int best = Array.IndexOf(row, row.Max());
-                string all = string.Join(", ", row.Select((v, i) => $"{names[i]} {v.ToString("0.000", CultureInfo.InvariantCulture)}"));
-                context.Out.WriteLine($"{names[best]}\t{all}\t{(chunk[r].Length > 60 ? chunk[r][..60] + "…" : chunk[r])}");
-            }
+            var row = probabilities[r];
+            int best = Array.IndexOf(row, row.Max());
+            string all = string.Join(", ", row.Select((v, i) => $"{names[i]} {v.ToString("0.000", CultureInfo.InvariantCulture)}"));
+            context.Out.WriteLine($"{names[best]}\t{all}\t{(texts[r].Length > 60 ? texts[r][..60] + "…" : texts[r])}");
         }
         return CliApp.SuccessExitCode;
     }

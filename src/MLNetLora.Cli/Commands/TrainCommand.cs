@@ -110,8 +110,8 @@ public sealed class TrainCommand : ICliCommand
 
         TrainingReport.WriteSummary(context.Out, result, before, clock.Elapsed);
         var files = new List<(string, string)>();
-        if (result.Steps > 0) files.Add(("adapter", Path.Combine(settings.Output, "adapter")));
-        string best = Path.Combine(settings.Output, "best-adapter");
+        if (result.Steps > 0) files.Add(("adapter", Path.Combine(settings.Output, RunFolder.AdapterFolder)));
+        string best = Path.Combine(settings.Output, RunFolder.BestAdapterFolder);
         if (result.BestEvalLoss is not null && Directory.Exists(best)) files.Add(("best adapter", best));
         if (result.LastCheckpoint is not null) files.Add(("checkpoint", result.LastCheckpoint));
         files.AddRange(TrainingReport.WriteMetricsOutputs(options.MetricsFile!, settings.Chart, settings.Csv, context.Error, Path.GetFileName(common.DataPath)));

@@ -130,7 +130,7 @@ public sealed record TrainSettings
             CheckpointEvery = OptionValues.Int(args, "checkpoint-every", 1) ?? d.CheckpointEvery,
             KeepCheckpoints = OptionValues.Int(args, "keep-checkpoints", 1),
             OutputDirectory = output,
-            MetricsFile = Path.GetFullPath(args.Option("metrics") ?? Path.Combine(output, "metrics.jsonl")),
+            MetricsFile = Path.GetFullPath(args.Option("metrics") ?? Path.Combine(output, RunFolder.MetricsFileName)),
             Watchdog = d.Watchdog with { Policy = OptionValues.Choice(args, "watchdog", Policies) ?? d.Watchdog.Policy },
             ResumeFrom = resumeDir,
             OverrideRateOnResume = args.Has("override-lr"),

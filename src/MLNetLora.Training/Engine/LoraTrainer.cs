@@ -51,12 +51,19 @@ public sealed partial class LoraTrainer : IDisposable
     {
         PadId = pretrained.PaddingId;
         EosId = pretrained.Tokenizer?.EosId;
-        BaseFingerprint = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(
-            System.Text.Encoding.UTF8.GetBytes(ModelFingerprint.Of(pretrained.Directory).ToJson())));
+        baseModelDirectory = pretrained.Directory;
     }
 
-    /// <summary>A hash of the base model folder's <see cref="ModelFingerprint"/>, recorded in checkpoints (null for a bare model).</summary>
-    public string? BaseFingerprint { get; init; }
+    private readonly string? baseModelDirectory;
+    private string? baseFingerprint;
+
+    /// <summary>
+    /// A hash of the base model folder's <see cref="ModelFingerprint"/>, recorded in checkpoints (null for a bare
+    /// model); computed on first use, so a run without checkpoints reads nothing for it.
+    /// </summary>
+    public string? BaseFingerprint => baseFingerprint ??= baseModelDirectory is null ? null
+        : Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(
+            System.Text.Encoding.UTF8.GetBytes(ModelFingerprint.Of(baseModelDirectory).ToJson())));
 
     /// <summary>The run's options.</summary>
     public TrainerOptions Options { get; }
@@ -147,8 +154,9 @@ public sealed partial class LoraTrainer : IDisposable
         TrainerState? resumed = resumeDir is null ? null : TrainingCheckpoint.ReadState(resumeDir);
         if (resumed is not null && resumed.TrainExamples != train.Count)
             throw new ArgumentException($"The checkpoint was trained on {resumed.TrainExamples} examples but {train.Count} were given; resume with the same data and MaxLength.");
-        var identity = RunIdentity.Of(Options, train, BaseFingerprint, model.Adapters.Keys);
-        if (resumed?.Identity is { } saved && saved.Differences(identity, Options.OverrideRateOnResume) is { Count: > 0 } differences)
+        // The identity (a hash of every token and of the base model) matters only where checkpoints are written or read.
+        var identity = Options.OutputDirectory is null && resumed is null ? null : RunIdentity.Of(Options, train, BaseFingerprint, model.Adapters.Keys);
+        if (resumed?.Identity is { } saved && identity is not null && saved.Differences(identity, Options.OverrideRateOnResume) is { Count: > 0 } differences)
             throw new TrainerOptionException(nameof(TrainerOptions.ResumeFrom), $"ResumeFrom: checkpoint '{resumeDir}' belongs to another run: " +
                 string.Join("; ", differences) + ". Resume with the checkpoint's settings, or start a new run in another output folder.");
         long planned = Options.PlannedSteps(train.Count);

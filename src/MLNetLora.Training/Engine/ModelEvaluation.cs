@@ -64,4 +64,36 @@ public static class ModelEvaluation
         }
         return new EvaluationTotals(count == 0 ? 0 : lossSum / count, count, classify ? (double)correct / Math.Max(1, rows) : null);
     }
+
+    /// <summary>Class probabilities (softmax of the classification head's scores) of token rows, one forward per batch.</summary>
+    /// <param name="model">A model with a classification head.</param>
+    /// <param name="rows">Token ids per row (special tokens included), at most <paramref name="maxLength"/> long.</param>
+    /// <param name="batchSize">Rows per forward pass.</param>
+    /// <param name="padId">Padding id.</param>
+    /// <param name="maxLength">Longest row in tokens.</param>
+    /// <returns>One probability vector per row.</returns>
+    /// <exception cref="InvalidOperationException">The model has no classification head.</exception>
+    public static float[][] ClassProbabilities(DecoderModel model, IReadOnlyList<int[]> rows, int batchSize, int padId, int maxLength)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(rows);
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        var result = new float[rows.Count][];
+        for (int start = 0; start < rows.Count; start += batchSize)
+        {
+            var b = Collator.Collate(rows.Skip(start).Take(batchSize).Select(r => new TrainingExample(r)).ToList(), padId, maxLength);
+            float[] probs;
+            using (var scope = TensorScope.Begin())
+            {
+                var (ids, mask) = b.ToTensors(model.Device);                               // (B, T), (B, T) or null
+                using var scores = model.ClassificationScores(ids, mask);                  // (B, L)
+                using var p = scores.To(DType.Float32).Softmax(-1);
+                using var cpu = p.To(Device.Cpu);
+                probs = cpu.ToArray<float>();
+            }
+            int c = probs.Length / b.Size;
+            for (int r = 0; r < b.Size; r++) result[start + r] = probs.AsSpan(r * c, c).ToArray();
+        }
+        return result;
+    }
 }
