@@ -1,6 +1,7 @@
 using Microsoft.ML.Data;
 using MLNetLora.Models.Generation;
 using MLNetLora.Models.Hub;
+using MLNetLora.Models.Tokenization;
 
 namespace MLNetLora.ML;
 
@@ -14,11 +15,17 @@ internal sealed class GenerationScorer : TextScorer
     private readonly string[] inputs;
     private readonly ScoredColumn[] outputs;
 
-    public GenerationScorer(PretrainedModel pretrained, GenerationOptions options, int batchSize, string promptColumn, string outputColumn)
+    private readonly ChatTemplate? template;
+    private readonly GenerationOptions decoding;
+
+    public GenerationScorer(PretrainedModel pretrained, GenerationOptions options, int batchSize, string promptColumn, string outputColumn, ChatTemplate? template)
     {
         pretrained.RequireTokenizer();
         generator = TextGenerator.FromPretrained(pretrained);
         Options = options;
+        this.template = template;
+        // With a template every prompt is rendered the same way, so the adapted options are the same for all.
+        decoding = template is null ? options : ChatPrompt.Prepare(generator, template, "", null, options).Options;
         BatchSize = batchSize;
         inputs = [promptColumn];
         outputs = [new(outputColumn, TextDataViewType.Instance)];
@@ -40,9 +47,10 @@ internal sealed class GenerationScorer : TextScorer
         var result = new string[prompts.Count];
         for (int start = 0; start < prompts.Count; start += BatchSize)
         {
-            var batch = prompts.Skip(start).Take(BatchSize).ToArray();
+            var batch = prompts.Skip(start).Take(BatchSize)
+                .Select(p => template is null ? p : ChatPrompt.Prepare(generator, template, p, null, Options).Prompt).ToArray();
             IReadOnlyList<GeneratedSequence> generated;
-            lock (this) generated = generator.Generate(batch, Options);
+            lock (this) generated = generator.Generate(batch, decoding);
             for (int i = 0; i < batch.Length; i++) result[start + i] = generated[i].Text ?? "";
         }
         return result;

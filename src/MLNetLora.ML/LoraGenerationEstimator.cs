@@ -30,6 +30,12 @@ public sealed class LoraGenerationEstimator : IEstimator<LoraGenerationTransform
         if (options.Packing && options.ResponseColumnName is not null)
             throw new ArgumentException($"{nameof(LoraGenerationOptions)}.Packing concatenates rows and drops the prompt masking a response column needs; " +
                 "set ResponseColumnName = null to pack plain texts, or Packing = false.", nameof(options));
+        if (options.UseChatTemplate && options.ResponseColumnName is null)
+            throw new ArgumentException($"{nameof(LoraGenerationOptions)}.UseChatTemplate trains on the assistant's turn, which is the response column; set ResponseColumnName.", nameof(options));
+        if (options.ChatTemplateFile is string f && !File.Exists(f))
+            throw new ArgumentException($"{nameof(LoraGenerationOptions)}.ChatTemplateFile '{f}' does not exist.", nameof(options));
+        if (options.ChatTemplateFile is not null && !options.UseChatTemplate)
+            throw new ArgumentException($"{nameof(LoraGenerationOptions)}.ChatTemplateFile is used only with UseChatTemplate = true.", nameof(options));
         this.env = env;
         this.options = options;
         training = LoraFit.Configure(env, options, o => o with { Packing = options.Packing });
@@ -66,8 +72,9 @@ public sealed class LoraGenerationEstimator : IEstimator<LoraGenerationTransform
         // The tokenizer alone is cheap to load: the rows are encoded, packed and checked against the
         // schedule before the weights are read.
         var tokenizer = HfTokenizer.Load(options.ModelPath);
-        var train = Encode(trainRows, tokenizer, run.MaxLength);
-        var eval = evalRows is null ? null : Encode(evalRows, tokenizer, run.MaxLength);
+        var template = ResolveChatTemplate(options, tokenizer);
+        var train = Encode(trainRows, tokenizer, run.MaxLength, template);
+        var eval = evalRows is null ? null : Encode(evalRows, tokenizer, run.MaxLength, template);
         LoraFit.CheckBeforeLoad(options, run, run.TrainingSet(train, tokenizer.EosId).Count);
         var fingerprint = ModelFingerprint.Of(options.ModelPath);
         var pretrained = PretrainedModel.Load(options.ModelPath, run.Device, run.Precision);
@@ -77,7 +84,7 @@ public sealed class LoraGenerationEstimator : IEstimator<LoraGenerationTransform
                 $"{train.Sum(e => (long)e.InputIds.Length)} tokens, base model {options.ModelPath}, device {run.Device}");
             LoraFit.Train(host, ch, options, run, pretrained, 0, train, eval);
             return new LoraGenerationTransformer(pretrained, run.Lora, fingerprint, options.EmbedBaseModel, generation, run.BatchSize, run.MaxLength,
-                options.PromptColumnName, options.ResponseColumnName, options.OutputColumnName);
+                options.PromptColumnName, options.ResponseColumnName, options.OutputColumnName, template?.Source);
         }
         catch
         {
@@ -86,6 +93,38 @@ public sealed class LoraGenerationEstimator : IEstimator<LoraGenerationTransform
         }
     }
 
-    private static List<TrainingExample> Encode(List<(string Prompt, string? Response)> rows, HfTokenizer tokenizer, int maxLength) =>
-        rows.Select(r => InstructionExample.Encode(tokenizer, r.Prompt, r.Response, maxLength)).ToList();
+    private static ChatTemplate? ResolveChatTemplate(LoraGenerationOptions options, HfTokenizer tokenizer)
+    {
+        if (!options.UseChatTemplate) return null;
+        if (options.ChatTemplateFile is string f)
+        {
+            try
+            {
+                return ChatTemplate.Create(File.ReadAllText(f), tokenizer);
+            }
+            catch (Models.Templating.TemplateException e)
+            {
+                throw new ArgumentException($"{nameof(LoraGenerationOptions)}.ChatTemplateFile '{f}' cannot be read: {e.Message}", nameof(options), e);
+            }
+        }
+        return tokenizer.ChatTemplate ?? throw new ArgumentException(
+            $"{nameof(LoraGenerationOptions)}.UseChatTemplate: the model in '{options.ModelPath}' has no chat template (no chat_template in tokenizer_config.json, no chat_template.jinja); set ChatTemplateFile.", nameof(options));
+    }
+
+    private static List<TrainingExample> Encode(List<(string Prompt, string? Response)> rows, HfTokenizer tokenizer, int maxLength, ChatTemplate? template)
+    {
+        var examples = new List<TrainingExample>(rows.Count);
+        for (int i = 0; i < rows.Count; i++)
+        {
+            try
+            {
+                examples.Add(InstructionExample.Encode(tokenizer, rows[i].Prompt, rows[i].Response, maxLength, template));
+            }
+            catch (Models.Templating.TemplateException e)
+            {
+                throw new ArgumentException($"Row {i + 1}: the chat template cannot render it: {e.Message}", nameof(rows), e);
+            }
+        }
+        return examples;
+    }
 }

@@ -26,6 +26,16 @@ public sealed class LoraGenerationOptions : LoraTrainingOptions
     /// <summary>Output column of generated text (the continuation only, not the prompt). Default "Generated".</summary>
     public string OutputColumnName = "Generated";
 
+    /// <summary>
+    /// Render each prompt as a user turn and each response as the assistant's with the model's chat template
+    /// (<c>chat_template</c> in tokenizer_config.json), as chat models are trained and prompted; generation then
+    /// renders the prompt the same way and stops at the end of the assistant's turn. Default false (plain text).
+    /// </summary>
+    public bool UseChatTemplate;
+
+    /// <summary>A Jinja chat template file to use instead of the model's (with <see cref="UseChatTemplate"/>). Default null.</summary>
+    public string? ChatTemplateFile;
+
     /// <summary>Concatenate rows into full MaxLength blocks (only without a response column: packing drops prompt masking).</summary>
     public bool Packing;
 

@@ -22,15 +22,19 @@ public sealed class LoraGenerationTransformer : LoraTransformer
     private readonly int maxLength;
 
     internal LoraGenerationTransformer(PretrainedModel pretrained, LoraSettings lora, ModelFingerprint fingerprint, bool embed,
-        GenerationOptions generation, int batchSize, int maxLength, string promptColumn, string? responseColumn, string outputColumn)
+        GenerationOptions generation, int batchSize, int maxLength, string promptColumn, string? responseColumn, string outputColumn, string? chatTemplate)
         : base(pretrained, lora, fingerprint, embed)
     {
+        ChatTemplate = chatTemplate is null ? null : Models.Tokenization.ChatTemplate.Create(chatTemplate, pretrained.RequireTokenizer());
         PromptColumnName = promptColumn;
         ResponseColumnName = responseColumn;
         OutputColumnName = outputColumn;
         this.maxLength = maxLength;
-        scorer = new GenerationScorer(pretrained, generation, batchSize, promptColumn, outputColumn);
+        scorer = new GenerationScorer(pretrained, generation, batchSize, promptColumn, outputColumn, ChatTemplate);
     }
+
+    /// <summary>The chat template prompts are rendered with (<see cref="LoraGenerationOptions.UseChatTemplate"/>), or null for plain text.</summary>
+    public Models.Tokenization.ChatTemplate? ChatTemplate { get; }
 
     /// <summary>The prompt column generation continues.</summary>
     public string PromptColumnName { get; }
@@ -55,7 +59,7 @@ public sealed class LoraGenerationTransformer : LoraTransformer
 
     private protected override object SavedSettings => new Settings(Generation.MaxNewTokens, Generation.DoSample, Generation.Temperature,
         Generation.TopK, Generation.TopP, Generation.RepetitionPenalty, Generation.Seed, Generation.StopStrings?.ToArray(),
-        Generation.StopTokenIds?.ToArray(), scorer.BatchSize, maxLength, PromptColumnName, ResponseColumnName, OutputColumnName);
+        Generation.StopTokenIds?.ToArray(), scorer.BatchSize, maxLength, PromptColumnName, ResponseColumnName, OutputColumnName, ChatTemplate?.Source);
 
     /// <summary>The generated continuation of each prompt.</summary>
     public IReadOnlyList<string> Generate(IReadOnlyList<string> prompts)
@@ -79,7 +83,7 @@ public sealed class LoraGenerationTransformer : LoraTransformer
         var rows = GenerationRows.Read(data, PromptColumnName, ResponseColumnName);
         if (rows.Count == 0) throw new ArgumentException("The evaluation data is empty (0 rows).", nameof(data));
         var tok = Pretrained.RequireTokenizer();
-        var examples = rows.Select(r => InstructionExample.Encode(tok, r.Prompt, r.Response, maxLength)).ToList();
+        var examples = rows.Select(r => InstructionExample.Encode(tok, r.Prompt, r.Response, maxLength, ChatTemplate)).ToList();
         EvaluationTotals totals;
         lock (scorer) totals = ModelEvaluation.Evaluate(Pretrained.Model, examples, TrainingTask.CausalLm, BatchSize, Pretrained.PaddingId, maxLength);
         return new GenerationMetrics(totals.Loss, totals.Perplexity, totals.Targets, rows.Count);
@@ -98,10 +102,10 @@ public sealed class LoraGenerationTransformer : LoraTransformer
             RepetitionPenalty = s.RepetitionPenalty, Seed = s.Seed, StopStrings = s.StopStrings, StopTokenIds = s.StopTokenIds,
         };
         return new LoraGenerationTransformer(pretrained, lora, fingerprint, embedded, generation, s.BatchSize, s.MaxLength,
-            s.PromptColumn, s.ResponseColumn, s.OutputColumn);
+            s.PromptColumn, s.ResponseColumn, s.OutputColumn, s.ChatTemplate);
     }
 
     private sealed record Settings(int MaxNewTokens, bool DoSample, double Temperature, int TopK, double TopP, double RepetitionPenalty,
         ulong Seed, string[]? StopStrings, int[]? StopTokenIds, int BatchSize, int MaxLength, string PromptColumn, string? ResponseColumn,
-        string OutputColumn);
+        string OutputColumn, string? ChatTemplate = null);
 }

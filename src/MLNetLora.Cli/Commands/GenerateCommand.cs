@@ -21,7 +21,10 @@ public sealed class GenerateCommand : ICliCommand
     public CommandSyntax Syntax { get; } = new(
         [ModelArguments.ModelDir],
         [
-            new OptionSpec("prompt", "TEXT", "The text to continue", Required: true),
+            new OptionSpec("prompt", "TEXT", "The text to continue (with --chat: the user's message)", Required: true),
+            new OptionSpec("chat", null, "Send the prompt as a user message through the model's chat template and print the reply"),
+            new OptionSpec("system", "TEXT", "With --chat: a system message before the user's"),
+            new OptionSpec("chat-template", "FILE", "With --chat: a Jinja chat template to use instead of the model's"),
             new OptionSpec("adapter", "DIR", "PEFT LoRA adapter folder to apply"),
             new OptionSpec("max-new-tokens", "N", "Most tokens to generate (default 64)"),
             new OptionSpec("greedy", null, "Always take the most likely token (default: the model's generation_config.json, else greedy)"),
@@ -41,6 +44,8 @@ public sealed class GenerateCommand : ICliCommand
         string modelDir = ModelArguments.RequireModelFolder(args.Positional(ModelArguments.ModelDir.Name));
         string? adapter = args.Option("adapter") is string a ? ModelArguments.RequireAdapterFolder(a) : null;
         if (args.Has("greedy") && args.Has("sample")) throw new UsageException("Give either --greedy or --sample, not both.");
+        foreach (string flag in new[] { "system", "chat-template" })
+            if (args.Has(flag) && !args.Has("chat")) throw new UsageException($"--{flag} shapes a chat prompt; add --chat or drop --{flag}.");
         if (adapter is not null && PeftAdapterIO.ReadConfig(adapter).ModulesToSave.Contains("score"))
             throw new UsageException($"'{adapter}' is a classification adapter (it carries a score head), which scores texts instead of continuing them; " +
                 $"run 'mlnetlora predict {args.Positional(ModelArguments.ModelDir.Name)} --adapter {adapter} --text \"...\"'.");
@@ -72,8 +77,24 @@ public sealed class GenerateCommand : ICliCommand
         {
             throw new UsageException(e.Message, e);
         }
-        var result = TextGenerator.Generate(pm, [args.Required("prompt")], options)[0];
-        context.Out.WriteLine(args.Required("prompt") + result.Text);
+        var generator = TextGenerator.FromPretrained(pm);
+        string prompt = args.Required("prompt");
+        bool chat = args.Has("chat");
+        if (chat)
+        {
+            var template = TrainingData.LoadChatTemplate(args.Option("chat-template"), pm.Tokenizer) ?? pm.Tokenizer.ChatTemplate
+                ?? throw new UsageException($"--chat: '{modelDir}' has no chat template (no chat_template in tokenizer_config.json, no chat_template.jinja); give one with --chat-template FILE, or drop --chat to continue plain text.");
+            try
+            {
+                (prompt, options) = ChatPrompt.Prepare(generator, template, prompt, args.Option("system"), options);
+            }
+            catch (Models.Templating.TemplateException e)
+            {
+                throw new UsageException($"--chat: the chat template cannot render this conversation: {e.Message}", e);
+            }
+        }
+        var result = generator.Generate([prompt], options)[0];
+        context.Out.WriteLine(chat ? result.Text : prompt + result.Text);
         context.Error.WriteLine($"[{result.NewTokenIds.Count} new tokens, finished by {(result.FinishReason == FinishReason.Stop ? "a stop token" : "the length limit")}, " +
             $"{(options.DoSample ? $"sampled (T={options.Temperature}, top-k={options.TopK}, top-p={options.TopP}, seed={options.Seed})" : "greedy")}]");
         if (args.Has("show-ids"))

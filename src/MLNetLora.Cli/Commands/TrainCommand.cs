@@ -38,7 +38,7 @@ public sealed class TrainCommand : ICliCommand
     // train has over 40 options; help lists them by topic, in this order.
     private static readonly (string Group, string[] Names)[] Groups =
     [
-        ("Data", ["data", "task", "max-length", "text-fields", "label-field", "max-rows", "packing", "eval-data", "eval-split"]),
+        ("Data", ["data", "task", "max-length", "text-fields", "label-field", "max-rows", "use-chat-template", "chat-template", "packing", "eval-data", "eval-split"]),
         ("Output and checkpoints", ["output", "resume", "override-lr", "checkpoint-every", "keep-checkpoints", "metrics", "chart", "csv", "log-every"]),
         ("Learning rate and schedule", ["lr", "scheduler", "warmup-steps", "warmup-ratio", "num-cycles", "min-lr-ratio", "decay-steps"]),
         ("Length and batching", ["epochs", "max-steps", "batch-size", "grad-accum"]),

@@ -25,6 +25,12 @@ public sealed record CommonTrainingSettings(
 {
     /// <summary>Causal LM or classification.</summary>
     public TrainingTask Task => Trainer.Task;
+
+    /// <summary>A Jinja file to use instead of the model's chat template, or null.</summary>
+    public string? ChatTemplatePath { get; init; }
+
+    /// <summary>Whether prompt/response rows go through the chat template too.</summary>
+    public bool UseChatTemplate { get; init; }
 }
 
 /// <summary>Option specs and checks for the data, LoRA and runtime options of <c>train</c> and <c>lr-find</c>.</summary>
@@ -53,6 +59,8 @@ public static class TrainingArguments
         new("text-fields", "A,B", "Field(s) holding the text, joined with a newline (default: text)"),
         new("label-field", "NAME", "Field holding the class label (default: label)"),
         new("max-rows", "N", "Use at most N rows (or text blocks) of each data file"),
+        new("use-chat-template", null, "Render prompt/response rows as a user and an assistant turn with the model's chat template (messages rows always are)"),
+        new("chat-template", "FILE", "A Jinja chat template to use instead of the model's"),
     ];
 
     /// <summary>The LoRA options.</summary>
@@ -126,7 +134,14 @@ public static class TrainingArguments
             Device = ModelArguments.ParseDevice(args.Option("device")), Precision = OptionValues.Choice(args, "precision", Precisions),
             GradientCheckpointing = args.Has("gradient-checkpointing"),
         };
-        return new CommonTrainingSettings(modelDir, data, textFields, labelField ?? "label", maxRows, init, loraGiven, seed is not null, trainer);
+        bool useChat = args.Has("use-chat-template");
+        if (useChat && task == TrainingTask.Classification)
+            throw new UsageException("--use-chat-template renders conversations for causal-LM training; drop it or --task classification.");
+        string? chatTemplate = args.Option("chat-template") is string ct ? RequireDataFile(ct, "chat-template") : null;
+        return new CommonTrainingSettings(modelDir, data, textFields, labelField ?? "label", maxRows, init, loraGiven, seed is not null, trainer)
+        {
+            ChatTemplatePath = chatTemplate, UseChatTemplate = useChat,
+        };
     }
 
     /// <summary>The full path of a data file, checked to exist.</summary>

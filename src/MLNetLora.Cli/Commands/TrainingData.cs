@@ -33,7 +33,10 @@ public sealed record TrainingData(List<TrainingExample> Train, List<TrainingExam
         {
             Classification = classify, MaxLength = s.Trainer.MaxLength, TextFields = s.TextFields, LabelField = s.LabelField,
             MaxRows = s.MaxRows, ClassNames = knownClasses,
+            UseChatTemplate = s.UseChatTemplate, ChatTemplate = LoadChatTemplate(s.ChatTemplatePath, tokenizer),
         };
+        if (s.UseChatTemplate && options.ChatTemplate is null && tokenizer.ChatTemplate is null)
+            throw new UsageException($"--use-chat-template: the model in '{s.ModelDir}' has no chat template (no chat_template in tokenizer_config.json, no chat_template.jinja); give one with --chat-template FILE.");
         var train = DatasetLoader.Load(s.DataPath, tokenizer, options);
         var trainRows = Cap(train.Examples, s.MaxRows);
         string description = $"{Path.GetFileName(s.DataPath)} ({train.Format})";
@@ -57,6 +60,21 @@ public sealed record TrainingData(List<TrainingExample> Train, List<TrainingExam
             description += $"; {eval.Count} held out for evaluation (--eval-split {fraction:0.###}, seed {seed})";
         }
         return new TrainingData(trainRows, eval, train.ClassNames, description);
+    }
+
+    /// <summary>The template in <paramref name="path"/> with the tokenizer's special tokens, or null when no path is given.</summary>
+    /// <exception cref="UsageException">The file is not a template this renderer reads.</exception>
+    public static ChatTemplate? LoadChatTemplate(string? path, HfTokenizer tokenizer)
+    {
+        if (path is null) return null;
+        try
+        {
+            return ChatTemplate.Create(File.ReadAllText(path), tokenizer);
+        }
+        catch (Models.Templating.TemplateException e)
+        {
+            throw new UsageException($"--chat-template '{path}' cannot be read: {e.Message}", e);
+        }
     }
 
     /// <summary><see cref="DataSplit.Split"/> with its error in the CLI's words.</summary>

@@ -79,6 +79,9 @@ public sealed class HfTokenizer
     /// <summary>One more than the largest id of the vocabulary and added tokens (HF's <c>len(tokenizer)</c> when ids are dense).</summary>
     public int VocabSize { get; }
 
+    /// <summary>The model's chat template, or <see langword="null"/> when its folder has none.</summary>
+    public ChatTemplate? ChatTemplate { get; internal set; }
+
     /// <summary>Ids that <see cref="Decode"/> drops when asked to skip special tokens, in ascending order.</summary>
     public IReadOnlyCollection<int> SpecialTokenIds { get; }
 

@@ -16,6 +16,26 @@ internal static class HfTokenizerLoader
     /// <exception cref="NotSupportedException">The tokenizer kind is not supported.</exception>
     public static HfTokenizer Load(string modelDir)
     {
+        var tokenizer = LoadCodec(modelDir, out var config);
+        string jinjaPath = Path.Combine(modelDir, ChatTemplateFile);
+        string? source = File.Exists(jinjaPath) ? File.ReadAllText(jinjaPath) : config.ChatTemplate;
+        if (source is null) return tokenizer;
+        try
+        {
+            tokenizer.ChatTemplate = ChatTemplate.Create(source, tokenizer);
+        }
+        catch (Templating.TemplateException e)
+        {
+            throw new InvalidDataException($"{(File.Exists(jinjaPath) ? jinjaPath : Path.Combine(modelDir, ConfigFile))}: the chat template cannot be read: {e.Message}", e);
+        }
+        return tokenizer;
+    }
+
+    /// <summary>transformers 4.43+ saves the chat template beside tokenizer_config.json in this file.</summary>
+    public const string ChatTemplateFile = "chat_template.jinja";
+
+    private static HfTokenizer LoadCodec(string modelDir, out TokenizerConfig config)
+    {
         ArgumentException.ThrowIfNullOrWhiteSpace(modelDir);
         string jsonPath = Path.Combine(modelDir, JsonFile);
         string modelPath = Path.Combine(modelDir, ModelFile);
@@ -23,7 +43,7 @@ internal static class HfTokenizerLoader
         if (!File.Exists(jsonPath) && !File.Exists(modelPath))
             throw new FileNotFoundException(MissingMessage(modelDir, jsonPath, modelPath), jsonPath);
 
-        var config = File.Exists(configPath) ? TokenizerConfig.Read(configPath) : TokenizerConfig.Empty;
+        config = File.Exists(configPath) ? TokenizerConfig.Read(configPath) : TokenizerConfig.Empty;
         if (!File.Exists(jsonPath))
             return LoadSentencePiece(modelPath, config.AddedTokens, template: null, config);
 

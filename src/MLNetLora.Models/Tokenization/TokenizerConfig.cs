@@ -23,6 +23,9 @@ internal sealed class TokenizerConfig
     /// <summary><c>legacy</c> (SentencePiece Llama tokenizers): true puts the dummy prefix after every added token too.</summary>
     public bool? Legacy { get; private init; }
 
+    /// <summary><c>chat_template</c>: one string, or the <c>default</c> entry of a list of named templates.</summary>
+    public string? ChatTemplate { get; private init; }
+
     /// <summary>Entries of <c>added_tokens_decoder</c>, keyed by id in the file.</summary>
     public IReadOnlyList<AddedToken> AddedTokens { get; private init; } = [];
 
@@ -47,6 +50,7 @@ internal sealed class TokenizerConfig
                 CleanUpTokenizationSpaces = OptionalBool(root, "clean_up_tokenization_spaces") ?? false,
                 Legacy = OptionalBool(root, "legacy"),
                 AddedTokens = ReadAddedTokensDecoder(root),
+                ChatTemplate = ReadChatTemplate(root),
             };
         }
         catch (JsonException e)
@@ -66,6 +70,19 @@ internal sealed class TokenizerConfig
             JsonValueKind.Object when v.TryGetProperty("content", out var c) && c.ValueKind == JsonValueKind.String => c.GetString(),
             _ => throw new InvalidDataException($"tokenizer_config.json: \"{name}\" must be a string, null or an object with \"content\"; found {v.GetRawText()}."),
         };
+    }
+
+    // transformers writes either one template or [{"name": "default", "template": ...}, {"name": "tool_use", ...}].
+    private static string? ReadChatTemplate(JsonElement root)
+    {
+        if (!root.TryGetProperty("chat_template", out var v)) return null;
+        if (v.ValueKind == JsonValueKind.String) return v.GetString();
+        if (v.ValueKind != JsonValueKind.Array) return null;
+        foreach (var entry in v.EnumerateArray())
+            if (entry.ValueKind == JsonValueKind.Object && entry.TryGetProperty("name", out var n) && n.GetString() == "default"
+                && entry.TryGetProperty("template", out var t) && t.ValueKind == JsonValueKind.String)
+                return t.GetString();
+        throw new InvalidDataException("tokenizer_config.json: \"chat_template\" is a list without a \"default\" entry.");
     }
 
     private static bool? OptionalBool(JsonElement root, string name) =>

@@ -33,7 +33,7 @@ public static class Collator
             {
                 ids[r * t + i] = e.InputIds[i];
                 mask[r * t + i] = 1;
-                labels[r * t + i] = i < e.PromptLength ? Ignore : e.InputIds[i];
+                labels[r * t + i] = e.IsLearned(i) ? e.InputIds[i] : Ignore;
             }
             if (classes is not null) classes[r] = e.ClassLabel ?? Ignore;
         }

@@ -24,6 +24,12 @@ public sealed record DatasetOptions
 
     /// <summary>At most this many rows (for quick runs).</summary>
     public int? MaxRows { get; init; }
+
+    /// <summary>Also render <c>prompt</c>/<c>response</c> rows through the chat template (as one user and one assistant turn).</summary>
+    public bool UseChatTemplate { get; init; }
+
+    /// <summary>The template for <c>messages</c> rows (and <see cref="UseChatTemplate"/>); null = the tokenizer's own.</summary>
+    public ChatTemplate? ChatTemplate { get; init; }
 }
 
 /// <summary>Examples read from a file, with the class names when classifying.</summary>
@@ -34,7 +40,8 @@ public sealed record LoadedDataset(List<TrainingExample> Examples, IReadOnlyList
 
 /// <summary>
 /// Reads training data: plain <c>.txt</c> (tokenized and cut into blocks), CSV/TSV with a header,
-/// JSONL with <c>prompt</c>/<c>response</c> (the prompt gets no loss), <c>text</c>[/<c>label</c>], or a
+/// JSONL with <c>messages</c> (conversations rendered by the chat template; only assistant turns get a loss),
+/// <c>prompt</c>/<c>response</c> (the prompt gets no loss), <c>text</c>[/<c>label</c>], or a
 /// pre-tokenized <c>input_ids</c> array. Files ending in <c>.gz</c> are decompressed on the fly.
 /// </summary>
 public static class DatasetLoader
@@ -125,14 +132,36 @@ public static class DatasetLoader
                 examples.Add(new TrainingExample(Truncate(tok.Encode(Text(r, o, i), true), o.MaxLength), ClassLabel: cls));
                 continue;
             }
+            if (r.TryGetValue("messages", out var messages))
+            {
+                var conversation = ChatMessage.ListFromJson(messages, $"Row {i + 1}");
+                examples.Add(Conversation(tok, o, conversation, i));
+                continue;
+            }
             if (r.TryGetValue("prompt", out var p) && r.TryGetValue("response", out var resp))
             {
-                examples.Add(InstructionExample.Encode(tok, Str(p), Str(resp), o.MaxLength));
+                examples.Add(o.UseChatTemplate
+                    ? Conversation(tok, o, [new ChatMessage("user", Str(p)), new ChatMessage(ChatMessage.AssistantRole, Str(resp))], i)
+                    : InstructionExample.Encode(tok, Str(p), Str(resp), o.MaxLength));
                 continue;
             }
             examples.Add(new TrainingExample(Truncate(tok.Encode(Text(r, o, i), true), o.MaxLength)));
         }
         return new LoadedDataset(examples, names ?? [], $"{format}, {rows.Count} rows");
+    }
+
+    private static TrainingExample Conversation(HfTokenizer tok, DatasetOptions o, IReadOnlyList<ChatMessage> messages, int i)
+    {
+        var template = o.ChatTemplate ?? tok.ChatTemplate ?? throw new InvalidDataException(
+            $"Row {i + 1} is a conversation, but the model has no chat template (no \"chat_template\" in tokenizer_config.json and no chat_template.jinja). Give a template file with ChatTemplate.");
+        try
+        {
+            return ChatExample.Encode(tok, template, messages, o.MaxLength);
+        }
+        catch (Exception e) when (e is Models.Templating.TemplateException or ArgumentException)
+        {
+            throw new InvalidDataException($"Row {i + 1}: {e.Message}", e);
+        }
     }
 
     private static int[] Truncate(int[] ids, int max) => ids.Length <= max ? ids : ids[..max];

@@ -30,5 +30,18 @@ public static class InstructionExample
         return new TrainingExample(Truncate(all, maxLength), Math.Min(promptIds.Length, maxLength));
     }
 
+    /// <summary>
+    /// Encodes one row, through <paramref name="template"/> when given (the prompt as a user turn, the
+    /// response as the assistant's; see <see cref="ChatExample"/>), else as <see cref="Encode(HfTokenizer, string, string?, int)"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">A template is given but <paramref name="response"/> is null (a chat row needs the assistant's text).</exception>
+    /// <exception cref="Models.Templating.TemplateException">The template refused the conversation.</exception>
+    public static TrainingExample Encode(HfTokenizer tokenizer, string prompt, string? response, int maxLength, ChatTemplate? template)
+    {
+        if (template is null) return Encode(tokenizer, prompt, response, maxLength);
+        if (response is null) throw new ArgumentException("A chat-template row needs a response: the assistant's turn is what is learned.", nameof(response));
+        return ChatExample.Encode(tokenizer, template, [new ChatMessage("user", prompt), new ChatMessage(ChatMessage.AssistantRole, response)], maxLength);
+    }
+
     private static int[] Truncate(int[] ids, int max) => ids.Length <= max ? ids : ids[..max];
 }

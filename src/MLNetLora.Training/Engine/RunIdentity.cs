@@ -50,6 +50,8 @@ public sealed record RunIdentity(string BaseModel, string? BaseFingerprint, int 
             }
             BitConverter.TryWriteBytes(four, -1 - e.PromptLength);
             sha.AppendData(four);
+            if (e.LossMask is { } mask)
+                foreach (bool learned in mask) sha.AppendData(learned ? [1] : [0]);
             BitConverter.TryWriteBytes(four, e.ClassLabel ?? int.MinValue);
             sha.AppendData(four);
         }
