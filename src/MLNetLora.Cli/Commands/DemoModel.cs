@@ -1,13 +1,13 @@
 using System.Globalization;
-using MLNetLora.LibTorch;
 using MLNetLora.Models.Checkpoints;
 
 namespace MLNetLora.Cli.Commands;
 
 /// <summary>
-/// The demo's base model: a tiny Llama (grouped-query attention, SiLU MLP, RoPE) with random weights
-/// drawn from a fixed seed, written as a Hugging Face folder (config.json, model.safetensors, and the
-/// embedded tokenizer) so every other command (<c>inspect</c>, <c>merge</c>, <c>forward</c>) works on it.
+/// The demo's base model: a tiny Llama (grouped-query attention, SiLU MLP, RoPE) pretrained on Moby-Dick
+/// by tools/demo-model/make_inputs.sh (PyTorch, 3,000 steps; its weights ship inside the tool), written as
+/// a Hugging Face folder (config.json, model.safetensors and the embedded tokenizer) so every other
+/// command (<c>inspect</c>, <c>merge</c>, <c>forward</c>, <c>generate</c>) works on it.
 /// </summary>
 public static class DemoModel
 {
@@ -29,16 +29,6 @@ public static class DemoModel
     /// <summary>Longest sequence the position tables cover.</summary>
     public const int MaxPositions = 512;
 
-    /// <summary>The seed every weight is drawn from, so each run builds the same model bit for bit.</summary>
-    public const ulong Seed = 20240611;
-
-    // Weights are drawn as transformers initialises a Llama (normal, std 0.02), except the LM head:
-    // after the final RMSNorm the hidden state has norm sqrt(C), so at 0.02 the logits could only span
-    // about ±2.5 and no adapter could make any token likely. At 0.08 the adapters can reach useful logits
-    // while the untrained model starts only about half a nat above the uniform loss ln(vocab).
-    private const double InitStd = 0.02;
-    private const double HeadStd = 0.08;
-
     /// <summary>Writes config.json and model.safetensors for a model over <paramref name="vocabSize"/> tokens.</summary>
     /// <param name="directory">Destination folder (created if needed).</param>
     /// <param name="vocabSize">The tokenizer's vocabulary size.</param>
@@ -50,16 +40,7 @@ public static class DemoModel
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(vocabSize);
         Directory.CreateDirectory(directory);
         Config(vocabSize, bosId, eosId, padId).Save(directory);
-        var tensors = Weights(vocabSize);
-        try
-        {
-            SafeTensorsWriter.Write(Path.Combine(directory, ModelCheckpoint.SingleFileName), tensors,
-                new Dictionary<string, string> { ["format"] = "pt" });
-        }
-        finally
-        {
-            foreach (var kv in tensors) kv.Value.Dispose();
-        }
+        DemoResources.WriteFile(DemoResources.Weights, Path.Combine(directory, ModelCheckpoint.SingleFileName));
     }
 
     /// <summary>Number of weights of the model over <paramref name="vocabSize"/> tokens.</summary>
@@ -100,37 +81,5 @@ public static class DemoModel
             }
             """);
         return ModelConfig.Parse(json);
-    }
-
-    private static List<KeyValuePair<string, Tensor>> Weights(int vocab)
-    {
-        var g = new Generator(Seed);
-        var list = new List<KeyValuePair<string, Tensor>>();
-        void Normal(string name, double std, params long[] shape)
-        {
-            using var scope = TensorScope.Begin();
-            var scaled = Tensor.Randn(shape, g) * std;
-            list.Add(new(name, scope.Keep(scaled).DetachFromScopes()));
-        }
-        void Ones(string name, long size) => list.Add(new(name, Tensor.Ones([size]).DetachFromScopes()));
-
-        long c = HiddenSize, i = IntermediateSize, d = HiddenSize / Heads;
-        Normal("model.embed_tokens.weight", InitStd, vocab, c);
-        for (int l = 0; l < Layers; l++)
-        {
-            string p = $"model.layers.{l}.";
-            Ones(p + "input_layernorm.weight", c);
-            Normal(p + "self_attn.q_proj.weight", InitStd, Heads * d, c);
-            Normal(p + "self_attn.k_proj.weight", InitStd, KvHeads * d, c);
-            Normal(p + "self_attn.v_proj.weight", InitStd, KvHeads * d, c);
-            Normal(p + "self_attn.o_proj.weight", InitStd, c, Heads * d);
-            Ones(p + "post_attention_layernorm.weight", c);
-            Normal(p + "mlp.gate_proj.weight", InitStd, i, c);
-            Normal(p + "mlp.up_proj.weight", InitStd, i, c);
-            Normal(p + "mlp.down_proj.weight", InitStd, c, i);
-        }
-        Ones("model.norm.weight", c);
-        Normal("lm_head.weight", HeadStd, vocab, c);
-        return list;
     }
 }
