@@ -3,6 +3,7 @@ using Microsoft.ML.Runtime;
 using MLNetLora.Models.Hub;
 using MLNetLora.Training.Data;
 using MLNetLora.Training.Engine;
+using MLNetLora.Training.Schedules;
 
 namespace MLNetLora.ML;
 
@@ -82,7 +83,7 @@ internal static class LoraFit
         {
             last = p;
             if (p.Step == 1 || p.Step % options.LogEvery == 0 || p.Step == p.TotalSteps)
-                ch.Info(MessageSensitivity.None, $"step {p.Step}/{p.TotalSteps} epoch {p.Epoch:F2} loss {p.Loss:F4} lr {p.LearningRate:G3} " +
+                ch.Info(MessageSensitivity.None, $"step {p.Step}/{p.TotalSteps} epoch {p.Epoch:F2} loss {p.Loss:F4} lr {RateText.Format(p.LearningRate)} " +
                     $"{p.TokensPerSecond:F0} tok/s eta {p.Eta:hh\\:mm\\:ss}");
             if (MLNetInternals.IsCanceled(host)) cts.Cancel();
         });

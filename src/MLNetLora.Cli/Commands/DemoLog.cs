@@ -1,4 +1,5 @@
 using Microsoft.ML;
+using Microsoft.ML.Runtime;
 
 namespace MLNetLora.Cli.Commands;
 
@@ -10,7 +11,8 @@ internal sealed class DemoLog(CliContext context)
 {
     public void OnLog(object? sender, LoggingEventArgs e)
     {
-        if (!e.Source.Contains("LoraTrainer", StringComparison.Ordinal)) return;
+        // Trace carries ML.NET's channel bookkeeping ("Channel started"), not the trainer's messages.
+        if (e.Kind == ChannelMessageKind.Trace || !e.Source.Contains("LoraTrainer", StringComparison.Ordinal)) return;
         lock (this) context.Error.WriteLine("  " + e.RawMessage);
     }
 }

@@ -125,7 +125,7 @@ public sealed partial class LoraTrainer : IDisposable
         }
         else engine.Schedule = schedule;
         var s = schedule.Options;
-        Log($"schedule {ScheduleKindNames.ToName(s.Kind)}: peak {s.LearningRate:G3}, {s.TotalSteps} steps, warmup {s.WarmupSteps ?? 0}");
+        Log($"schedule {ScheduleKindNames.ToName(s.Kind)}: peak {RateText.Format(s.LearningRate)}, {s.TotalSteps} steps, warmup {s.WarmupSteps ?? 0}");
     }
 
     /// <summary>The rate step <paramref name="step"/> (0-based) applies, including rollback reductions.</summary>

@@ -120,9 +120,12 @@ public sealed class LearningRateFinder
             };
 
         // Slope per decade of rate, the way numpy.gradient differentiates: central inside, one-sided at the ends.
-        int iSteep = 0;
+        // The first points are left out (fastai's skip_start): the smoothed loss there still mostly reflects
+        // the first batches' noise, and reading a slope from it points at the lowest rate whatever the model.
+        int first = Math.Min(Options.SkipStart ?? Options.Steps / 10, Math.Max(0, iMin - 1));
+        int iSteep = first;
         double steepest = double.PositiveInfinity;
-        for (int i = 0; i <= iMin; i++)
+        for (int i = first; i <= iMin; i++)
         {
             int lo = Math.Max(0, i - 1), hi = Math.Min(usable - 1, i + 1);
             double slope = (points[hi].SmoothedLoss - points[lo].SmoothedLoss) /
@@ -145,10 +148,15 @@ public sealed class LearningRateFinder
             $"smoothed loss {N(points[iSteep].SmoothedLoss)}) and was lowest at {R(points[iMin].Rate)} ({N(points[iMin].SmoothedLoss)}); " +
             $"{R(steepRate)} / safety factor {N(Options.SafetyFactor)} = {R(divided)}, because range tests point too high for fine-tuning transformers";
         if (capped) reason += $"; capped at {R(Options.MaxSuggestedRate)}, the most this method should start with";
-        if (iSteep == 0) reason += $". The descent was steepest at the very first rate, so the true steepest point may lie below {R(Options.MinRate)}: repeat with a lower minimum rate";
+        double descent = (points[first].SmoothedLoss - points[iMin].SmoothedLoss) / Math.Abs(points[first].SmoothedLoss);
+        if (descent < Options.ClearDescent)
+            reason += $". The smoothed loss fell only {descent:P1} over the sweep, so the curve shows no clear descent and this is a weak guess: " +
+                      "the model learns slowly at every rate in a sweep this short (a classification head starting from scratch, a tiny model); " +
+                      "sweep with more steps, or train at the method's default and watch the loss";
+        else if (iSteep == first) reason += $". The descent was steepest at the first rate read, so the true steepest point may lie below {R(Options.MinRate)}: repeat with a lower minimum rate";
         else if (iMin == usable - 1 && stop == LrFinderStopReason.Completed)
             reason += $". The loss was still falling at the last rate {R(points[iMin].Rate)}, so the sweep never reached the unstable region";
-        return result with { SuggestedRate = suggestion, SteepestRate = steepRate, Capped = capped, Reason = reason };
+        return result with { SuggestedRate = suggestion, SteepestRate = steepRate, Descent = descent, Capped = capped, Reason = reason };
     }
 
     private static void Validate(LrFinderOptions options)
@@ -162,6 +170,8 @@ public sealed class LearningRateFinder
         if (!(o.SmoothingBeta >= 0 && o.SmoothingBeta < 1)) throw new ArgumentException($"SmoothingBeta must be in [0, 1), got {o.SmoothingBeta}.", nameof(options));
         if (!(o.DivergenceFactor > 1)) throw new ArgumentException($"DivergenceFactor must be above 1, got {o.DivergenceFactor}.", nameof(options));
         if (!(o.SafetyFactor >= 1)) throw new ArgumentException($"SafetyFactor must be at least 1, got {o.SafetyFactor}.", nameof(options));
+        if (o.SkipStart < 0) throw new ArgumentException($"SkipStart must be 0 or more, got {o.SkipStart}.", nameof(options));
+        if (!(o.ClearDescent >= 0 && o.ClearDescent < 1)) throw new ArgumentException($"ClearDescent must be in [0, 1), got {o.ClearDescent}.", nameof(options));
         if (!(o.MaxSuggestedRate > 0)) throw new ArgumentException($"MaxSuggestedRate must be positive, got {o.MaxSuggestedRate}.", nameof(options));
     }
 

@@ -21,6 +21,15 @@ public sealed record LrFinderOptions
     /// </summary>
     public double SmoothingBeta { get; init; } = 0.9;
 
+    /// <summary>Leading points left out when reading the steepest slope (fastai's skip_start); null = a tenth of <see cref="Steps"/>.</summary>
+    public int? SkipStart { get; init; }
+
+    /// <summary>
+    /// The least relative fall of the smoothed loss (first point read to minimum) that counts as a descent; below it the
+    /// reason says the suggestion is a weak guess. Default 0.05 (5%).
+    /// </summary>
+    public double ClearDescent { get; init; } = 0.05;
+
     /// <summary>The sweep stops when the smoothed loss exceeds this multiple of its best value. Default 4.</summary>
     public double DivergenceFactor { get; init; } = 4.0;
 

@@ -18,6 +18,12 @@ public sealed record LrFinderResult
     /// <summary>The rate where the smoothed loss was lowest.</summary>
     public double? MinimumLossRate { get; init; }
 
+    /// <summary>
+    /// How far the smoothed loss fell, from the first point read to its minimum, as a fraction of the first (0.3 = 30%).
+    /// Under <see cref="LrFinderOptions.ClearDescent"/> the curve shows no clear descent and the suggestion is a weak guess.
+    /// </summary>
+    public double Descent { get; init; }
+
     /// <summary>Whether the suggestion was lowered to <see cref="LrFinderOptions.MaxSuggestedRate"/>.</summary>
     public bool Capped { get; init; }
 

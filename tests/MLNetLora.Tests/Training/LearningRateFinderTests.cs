@@ -133,10 +133,41 @@ public class LearningRateFinderTests
     public void Result_DropAtFirstStep_WarnsToSweepLower()
     {
         // Most of the descent already happens between the first two rates: the range started too high.
-        var o = new LrFinderOptions();
+        var o = new LrFinderOptions { SkipStart = 0 };
         var r = Run(new LearningRateFinder(o), rate => rate <= o.MinRate ? 3.0 : 1.0 + 1e-3 * Math.Log10(rate / o.MinRate));
         Assert.That(r.SteepestRate, Is.EqualTo(o.MinRate).Within(1e-10).Percent);
         Assert.That(r.Reason, Does.Contain("repeat with a lower minimum rate"));
+    }
+
+    [Test]
+    public void Result_NoisyFirstBatches_AreSkippedByDefault()
+    {
+        // The first batches' losses are high and falling whatever the rate (the model meets the task), then the real
+        // descent is centred on 1e-4. Without skipping, the startup drop reads as the steepest point at 1e-7.
+        var o = new LrFinderOptions();
+        int step = 0;
+        double LossAt(double rate) => Curve(rate) + (step++ < 3 ? 4.0 - step : 0);
+        var skipped = Run(new LearningRateFinder(o), LossAt);
+        step = 0;
+        var unskipped = Run(new LearningRateFinder(o with { SkipStart = 0 }), LossAt);
+
+        Assert.That(unskipped.SteepestRate, Is.LessThan(1e-6), "the startup drop, in the first decade");
+        Assert.That(Math.Log10(skipped.SteepestRate!.Value), Is.EqualTo(-4).Within(0.5), "the real descent, seen a little late through the smoothing");
+        Assert.That(skipped.Reason, Does.Not.Contain("repeat with a lower minimum rate"));
+    }
+
+    [Test]
+    public void Result_FlatCurve_SaysTheSuggestionIsAWeakGuess()
+    {
+        // A 3% dip before the blow-up: what a classification head learning from scratch shows in 100 steps.
+        var flat = Run(new LearningRateFinder(), rate => Curve(rate) * 0.015 + 0.7 + Math.Exp(4 * (Math.Log10(rate) + 2.5)));
+        Assert.That(flat.SuggestedRate, Is.Not.Null);
+        Assert.That(flat.Descent, Is.LessThan(0.05).And.GreaterThan(0));
+        Assert.That(flat.Reason, Does.Contain("no clear descent"));
+
+        var clear = Run(new LearningRateFinder(), rate => Curve(rate));
+        Assert.That(clear.Descent, Is.GreaterThan(0.5));
+        Assert.That(clear.Reason, Does.Not.Contain("no clear descent"));
     }
 
     [Test]
