@@ -25,23 +25,26 @@ internal static class LibTorchLoader
     public const string EnvironmentVariable = "MLNETLORA_LIBTORCH";
     private const ulong MinimumAbi = 0x020A000000000000UL; // 2.10
 
-    /// <summary>The folders to try, in order, for the given environment value and app folder.</summary>
-    public static IReadOnlyList<string> CandidateDirectories(string? envValue, string baseDirectory)
+    /// <summary>
+    /// The folders to try, in order: the variable's folder alone when it is set; otherwise the app's
+    /// <c>runtimes/&lt;rid&gt;/native</c> folders (the process's own identifier, then the portable one the libtorch
+    /// packages use, when they differ) and the app folder itself (where a self-contained publish puts them).
+    /// </summary>
+    public static IReadOnlyList<string> CandidateDirectories(string? envValue, string baseDirectory) =>
+        CandidateDirectories(envValue, baseDirectory, NativePlatform.Current, RuntimeInformation.RuntimeIdentifier);
+
+    /// <summary>The same for another platform and runtime identifier (tests check each platform's folders).</summary>
+    public static IReadOnlyList<string> CandidateDirectories(string? envValue, string baseDirectory, NativePlatform platform, string runtimeIdentifier)
     {
         if (!string.IsNullOrWhiteSpace(envValue)) return [envValue];
-        string rid = RuntimeInformation.RuntimeIdentifier;
-        string portableRid = $"{OsPrefix()}-{RuntimeInformation.ProcessArchitecture.ToString().ToLowerInvariant()}";
-        var dirs = new List<string> { Path.Combine(baseDirectory, "runtimes", rid, "native") };
-        if (portableRid != rid) dirs.Add(Path.Combine(baseDirectory, "runtimes", portableRid, "native"));
+        var dirs = new List<string> { Path.Combine(baseDirectory, "runtimes", runtimeIdentifier, "native") };
+        if (platform.RuntimeIdentifier != runtimeIdentifier) dirs.Add(Path.Combine(baseDirectory, "runtimes", platform.RuntimeIdentifier, "native"));
         dirs.Add(baseDirectory);
         return dirs;
     }
 
     /// <summary>Platform file name of a libtorch library such as <c>torch_cpu</c>.</summary>
-    public static string LibraryFileName(string name) =>
-        OperatingSystem.IsWindows() ? name + ".dll"
-        : OperatingSystem.IsMacOS() ? "lib" + name + ".dylib"
-        : "lib" + name + ".so";
+    public static string LibraryFileName(string name) => NativePlatform.Current.LibraryFileName(name);
 
     /// <summary>
     /// Loads libtorch from the first candidate folder that works.
@@ -57,7 +60,7 @@ internal static class LibTorchLoader
             bool cuda = TryLoadCuda(dir, attempts);
             return (cpu, new LibTorchInfo(dir, 0, cuda, attempts));
         }
-        throw new LibTorchNotFoundException(BuildMessage(envValue, attempts), attempts);
+        throw new LibTorchNotFoundException(BuildMessage(envValue, attempts, NativePlatform.Current), attempts);
     }
 
     internal static void CheckAbi(ulong abi, string dir)
@@ -65,7 +68,7 @@ internal static class LibTorchLoader
         if (abi < MinimumAbi)
             throw new LibTorchNotFoundException(
                 $"libtorch in '{dir}' reports ABI version 0x{abi:X16}; MLNetLora needs libtorch 2.10 or newer. " +
-                $"Point {EnvironmentVariable} at the torch/lib folder of PyTorch >= 2.10, or unset it to use the libtorch-cpu-linux-x64 2.10.0 package.");
+                $"Point {EnvironmentVariable} at the torch/lib folder of PyTorch >= 2.10, or unset it to use the libtorch-cpu-{NativePlatform.Current.RuntimeIdentifier} 2.10.0 package.");
     }
 
     private static nint TryLoadCpu(string dir, List<string> attempts)
@@ -115,25 +118,26 @@ internal static class LibTorchLoader
         }
     }
 
-    private static string BuildMessage(string? envValue, List<string> attempts)
+    /// <summary>The error text: every attempt, then what to do on this platform.</summary>
+    internal static string BuildMessage(string? envValue, IReadOnlyList<string> attempts, NativePlatform platform)
     {
         var sb = new StringBuilder("libtorch could not be loaded. Tried:\n");
         foreach (string a in attempts) sb.Append("  - ").Append(a).Append('\n');
+        string package = platform.CpuPackage is string p ? $"the NuGet package {p} (2.10.0)" : "a libtorch 2.10 CPU package for your platform";
         if (!string.IsNullOrWhiteSpace(envValue))
         {
             sb.Append($"{EnvironmentVariable} is set to '{envValue}', so only that folder was searched. ")
-              .Append("Point it at a folder that holds libtorch_cpu (for a PyTorch install: ")
+              .Append($"Point it at a folder that holds {platform.LibraryFileName("torch_cpu")} (for a PyTorch install: ")
               .Append("python -c \"import torch, os; print(os.path.join(os.path.dirname(torch.__file__), 'lib'))\"), ")
-              .Append("or unset it to use the libtorch-cpu-linux-x64 NuGet package.");
+              .Append($"or unset it to use {package}.");
         }
         else
         {
-            sb.Append("Add the NuGet package libtorch-cpu-linux-x64 (2.10.0) to your application, ")
-              .Append($"or set {EnvironmentVariable} to the torch/lib folder of a PyTorch >= 2.10 install (needed for CUDA).");
+            sb.Append($"Add {package} to your application");
+            if (platform.CpuPackage is null) sb.Append($" (none is published for {platform.RuntimeIdentifier})");
+            sb.Append($", or set {EnvironmentVariable} to the torch/lib folder of a PyTorch >= 2.10 install");
+            sb.Append(platform.CudaBundle is string cuda ? $" (for CUDA: that, or the libtorch packages that {cuda} brings)." : ".");
         }
         return sb.ToString();
     }
-
-    private static string OsPrefix() =>
-        OperatingSystem.IsWindows() ? "win" : OperatingSystem.IsMacOS() ? "osx" : "linux";
 }
