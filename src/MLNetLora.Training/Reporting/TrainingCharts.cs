@@ -40,8 +40,11 @@ public static class TrainingCharts
         raw.LineWidth = 1;
         raw.MarkerSize = markers ? 4 : 0;
         raw.Color = Colors.SteelBlue.WithAlpha(0.45);
-        var smooth = plot.Add.Scatter(steps, Smooth(loss, 0.9));
-        smooth.LegendText = "train loss (moving average)";
+        // A centred window, not an exponential average: the line sits on the points instead of trailing them, which on a
+        // short run (48 steps) put the smoothed loss above nearly every raw point.
+        int half = Math.Clamp(loss.Length / 25, 1, 50);
+        var smooth = plot.Add.Scatter(steps, CentredAverage(loss, half));
+        smooth.LegendText = $"train loss ({2 * half + 1}-step average)";
         smooth.LineWidth = 2.5f;
         smooth.MarkerSize = 0;
         smooth.Color = Colors.SteelBlue;
@@ -145,6 +148,31 @@ public static class TrainingCharts
         parts.Add(run.Task);
         parts.Add($"peak lr {RateText.Format(run.LearningRate)}");
         return string.Join(" · ", parts);
+    }
+
+    /// <summary>
+    /// The mean of each value and the <paramref name="half"/> values either side (fewer at the ends), skipping NaN and
+    /// infinities: a smoothing without lag, for drawing a finished series.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="half"/> is negative.</exception>
+    public static double[] CentredAverage(IReadOnlyList<double> values, int half)
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        ArgumentOutOfRangeException.ThrowIfNegative(half);
+        var r = new double[values.Count];
+        for (int i = 0; i < values.Count; i++)
+        {
+            double sum = 0;
+            int n = 0;
+            for (int j = Math.Max(0, i - half); j <= Math.Min(values.Count - 1, i + half); j++)
+            {
+                if (!double.IsFinite(values[j])) continue;
+                sum += values[j];
+                n++;
+            }
+            r[i] = n == 0 ? double.NaN : sum / n;
+        }
+        return r;
     }
 
     /// <summary>Bias-corrected exponential moving average (NaN and infinities are skipped).</summary>

@@ -112,6 +112,18 @@ public class DataAndReportingTests
     }
 
     [Test]
+    public void CentredAverage_Ramp_HasNoLagWhereTheExponentialAverageTrails()
+    {
+        double[] ramp = [.. Enumerable.Range(0, 40).Select(i => 10.0 - 0.2 * i)];
+        var centred = TrainingCharts.CentredAverage(ramp, 3);
+        var ema = TrainingCharts.Smooth(ramp, 0.9);
+        for (int i = 3; i < 37; i++) Assert.That(centred[i], Is.EqualTo(ramp[i]).Within(1e-12), $"step {i}");
+        Assert.That(ema[20] - ramp[20], Is.GreaterThan(0.5), "the exponential average trails a falling loss");
+        Assert.That(centred[0], Is.EqualTo((10 + 9.8 + 9.6 + 9.4) / 4).Within(1e-12), "a shorter window at the ends");
+        Assert.That(TrainingCharts.CentredAverage([1, double.NaN, 3], 1), Is.EqualTo(new[] { 1.0, 2.0, 3.0 }));
+    }
+
+    [Test]
     public void Charts_AndCsv_FromMetricsFile()
     {
         string dir = TestPaths.NewTempDir();
