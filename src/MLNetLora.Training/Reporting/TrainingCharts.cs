@@ -194,7 +194,7 @@ public static class TrainingCharts
         return r;
     }
 
-    private static void Save(Plot plot, string path, int width, int height)
+    internal static void Save(Plot plot, string path, int width, int height)
     {
         string ext = Path.GetExtension(path).ToLowerInvariant();
         if (ext is not (".png" or ".svg")) throw new ArgumentException($"Chart file '{path}' must end in .png or .svg.");

@@ -1,3 +1,4 @@
+using MLNetLora.Training.Schedules;
 using System.IO.Compression;
 using MLNetLora.Models.Tokenization;
 using MLNetLora.Models.Transformer;
@@ -121,6 +122,27 @@ public class DataAndReportingTests
         Assert.That(ema[20] - ramp[20], Is.GreaterThan(0.5), "the exponential average trails a falling loss");
         Assert.That(centred[0], Is.EqualTo((10 + 9.8 + 9.6 + 9.4) / 4).Within(1e-12), "a shorter window at the ends");
         Assert.That(TrainingCharts.CentredAverage([1, double.NaN, 3], 1), Is.EqualTo(new[] { 1.0, 2.0, 3.0 }));
+    }
+
+    [Test]
+    public void SaveSchedules_DrawsEachScheduleAndRefusesWhatCannotBeDrawn()
+    {
+        string dir = TestPaths.NewTempDir();
+        string png = Path.Combine(dir, "s.png"), svg = Path.Combine(dir, "s.svg");
+        ScheduleOptions[] schedules =
+        [
+            new() { Kind = ScheduleKind.Cosine, LearningRate = 2e-4, TotalSteps = 100, WarmupRatio = 0.05 },
+            new() { Kind = ScheduleKind.Linear, LearningRate = 2e-4, TotalSteps = 100 },
+        ];
+        ScheduleCharts.SaveSchedules(schedules, png);
+        ScheduleCharts.SaveSchedules(schedules, svg, "t", ["first-schedule", "second-schedule"]);
+        Assert.That(File.ReadAllBytes(png)[..4], Is.EqualTo(new byte[] { 0x89, 0x50, 0x4E, 0x47 }));
+        string text = File.ReadAllText(svg);
+        Assert.That(text, Does.Contain("first-schedule").And.Contain("second-schedule").And.Contain("2e-4").And.Not.Contain("0.0002"), "the legend, and rates in the one format");
+        Assert.Throws<ArgumentException>(() => ScheduleCharts.SaveSchedules([], png));
+        Assert.Throws<ArgumentException>(() => ScheduleCharts.SaveSchedules([schedules[0] with { TotalSteps = 0 }], png));
+        Assert.Throws<ArgumentException>(() => ScheduleCharts.SaveSchedules(schedules, png, labels: ["only one"]));
+        Directory.Delete(dir, recursive: true);
     }
 
     [Test]
