@@ -12,6 +12,22 @@ public sealed record LibTorchInfo(string Directory, ulong AbiVersion, bool CudaL
 {
     /// <summary>The version as <c>major.minor</c>, read from the ABI version's top bytes.</summary>
     public string Version => $"{(AbiVersion >> 56) & 0xFF}.{(AbiVersion >> 48) & 0xFF}";
+
+    /// <summary>
+    /// What became of the CUDA libraries, in words: "loaded", "not present (CPU-only libtorch)", or the loader's reason
+    /// ("failed to load (libcudart.so.12: cannot open shared object file)"), so a missing driver is told from a CPU build.
+    /// </summary>
+    public string CudaStatus
+    {
+        get
+        {
+            if (CudaLoaded) return "loaded";
+            string? cuda = Attempts.LastOrDefault(a => a.Contains("cuda", StringComparison.OrdinalIgnoreCase));
+            if (cuda is null) return "not tried";
+            int colon = cuda.IndexOf(": ", StringComparison.Ordinal);
+            return colon < 0 ? cuda : cuda[(colon + 2)..];
+        }
+    }
 }
 
 /// <summary>

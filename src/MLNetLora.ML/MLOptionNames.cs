@@ -46,6 +46,6 @@ internal static partial class MLOptionNames
         return 0;
     });
 
-    [GeneratedRegex(@"(?<![\w.])Lora\.[A-Z][A-Za-z]*")]
+    [GeneratedRegex(@"(?<![\w.])(Lora\.[A-Z][A-Za-z]*|Adam(?![\w.]))")]
     private static partial Regex PropertyName();
 }

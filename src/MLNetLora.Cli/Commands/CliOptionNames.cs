@@ -36,6 +36,8 @@ public static partial class CliOptionNames
         ["TargetModules"] = "--target-modules",
         ["TextFields"] = "--text-fields",
         ["LabelField"] = "--label-field",
+        ["ChatTemplate"] = "--chat-template",
+        ["UseChatTemplate"] = "--use-chat-template",
         [nameof(TrainerOptions.Device)] = "--device",
         [nameof(TrainerOptions.Precision)] = "--precision",
         [nameof(TrainerOptions.Seed)] = "--seed",

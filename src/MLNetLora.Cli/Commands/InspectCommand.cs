@@ -1,3 +1,4 @@
+using MLNetLora.LibTorch;
 using System.Globalization;
 using System.Text.Encodings.Web;
 using System.Text.Json;
@@ -61,7 +62,22 @@ public sealed class InspectCommand : ICliCommand
         Row("config dtype", s.ConfigDtype ?? "(not given)");
         Row("weight files", string.Join(", ", s.WeightFiles));
         AddTokenizerRows(s.Tokenizer, Row);
+        Row("libtorch", LibTorchLine());
         return table;
+    }
+
+    // Where the tensors of every other command would come from: the first question of a GPU setup.
+    private static string LibTorchLine()
+    {
+        try
+        {
+            var info = Torch.Info;
+            return $"{info.Version} from {info.Directory}; CUDA: {info.CudaStatus}";
+        }
+        catch (LibTorchNotFoundException e)
+        {
+            return "not found: " + e.Message.Split('\n')[^1];
+        }
     }
 
     private static void AddTokenizerRows(TokenizerSummary? t, Action<string, string> row)

@@ -75,7 +75,7 @@ public static class ModelArguments
         }
         if (device.IsCuda && !Torch.CudaAvailable)
             throw new UsageException(
-                $"--device {text} needs a CUDA build of libtorch, but the one loaded from '{Torch.Info.Directory}' has none. " +
+                $"--device {text} needs CUDA, but the libtorch loaded from '{Torch.Info.Directory}' has no usable CUDA (libtorch_cuda: {Torch.Info.CudaStatus}). " +
                 $"Set {LibTorchVariable} to the torch/lib folder of a CUDA PyTorch 2.10 or newer, or use --device cpu.");
         return device;
     }

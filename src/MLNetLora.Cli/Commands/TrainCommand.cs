@@ -127,7 +127,7 @@ public sealed class TrainCommand : ICliCommand
         }
         if (result.StopReason is TrainingStopReason.WatchdogStop or TrainingStopReason.WriteFailed)
         {
-            context.Error.WriteLine($"error: {result.StopMessage}");
+            context.Error.WriteLine($"error: {CliOptionNames.Translate(result.StopMessage)}");
             return CliApp.FailureExitCode;
         }
         return CliApp.SuccessExitCode;

@@ -137,7 +137,7 @@ public static class TrainingArguments
         bool useChat = args.Has("use-chat-template");
         if (useChat && task == TrainingTask.Classification)
             throw new UsageException("--use-chat-template renders conversations for causal-LM training; drop it or --task classification.");
-        string? chatTemplate = args.Option("chat-template") is string ct ? RequireDataFile(ct, "chat-template") : null;
+        string? chatTemplate = args.Option("chat-template") is string ct ? RequireTemplateFile(ct) : null;
         return new CommonTrainingSettings(modelDir, data, textFields, labelField ?? "label", maxRows, init, loraGiven, seed is not null, trainer)
         {
             ChatTemplatePath = chatTemplate, UseChatTemplate = useChat,
@@ -154,6 +154,19 @@ public static class TrainingArguments
             throw new UsageException($"--{option} '{full}' is a folder; pass a data file (.txt, .csv, .tsv or .jsonl, optionally .gz).");
         if (!File.Exists(full))
             throw new UsageException($"--{option} file '{full}' does not exist; pass a .txt, .csv, .tsv or .jsonl file (optionally .gz), or fix the path.");
+        return full;
+    }
+
+    /// <summary>The <c>--chat-template</c> file, checked before anything loads.</summary>
+    /// <exception cref="UsageException">It is a folder or does not exist.</exception>
+    public static string RequireTemplateFile(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        string full = Path.GetFullPath(path);
+        if (!File.Exists(full))
+            throw new UsageException(Directory.Exists(full)
+                ? $"--chat-template '{full}' is a folder; pass a Jinja template file (such as a model's chat_template.jinja)."
+                : $"--chat-template file '{full}' does not exist; pass a Jinja template file (such as a model's chat_template.jinja), or fix the path.");
         return full;
     }
 

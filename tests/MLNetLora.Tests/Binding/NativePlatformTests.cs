@@ -87,4 +87,15 @@ public class NativePlatformTests
         Assert.That(ex.Attempts[0], Does.StartWith(Path.Combine(dir, NativePlatform.Current.LibraryFileName("c10"))).And.Contain("failed to load"));
         Directory.Delete(dir, recursive: true);
     }
+
+    [Test]
+    public void CudaStatus_TellsAMissingDriverFromACpuBuild()
+    {
+        var cpuOnly = new LibTorchInfo("/t", 0, false, ["/t/libc10.so: loaded", "/t/libtorch_cpu.so: loaded", "/t/libtorch_cuda.so: not present (CPU-only libtorch)"]);
+        var noDriver = new LibTorchInfo("/t", 0, false, ["/t/libc10.so: loaded", "/t/libtorch_cpu.so: loaded", "/t/libc10_cuda.so: loaded",
+            "/t/libtorch_cuda.so: failed to load (libcuda.so.1: cannot open shared object file)"]);
+        Assert.That(cpuOnly.CudaStatus, Is.EqualTo("not present (CPU-only libtorch)"));
+        Assert.That(noDriver.CudaStatus, Is.EqualTo("failed to load (libcuda.so.1: cannot open shared object file)"));
+        Assert.That((new LibTorchInfo("/t", 0, true, []) ).CudaStatus, Is.EqualTo("loaded"));
+    }
 }

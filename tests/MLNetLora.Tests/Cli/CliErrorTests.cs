@@ -93,6 +93,15 @@ public class CliErrorTests : TempDirFixture
     }
 
     [Test]
+    public void Train_MissingChatTemplate_AsksForATemplateNotADataFile()
+    {
+        string data = Path.Combine(Dir, "train.jsonl");
+        File.WriteAllText(data, "{\"prompt\": \"Q\", \"response\": \" A\"}\n");
+        var error = UserError("train", Llama, "--data", data, "--output", Path.Combine(Dir, "run"), "--chat-template", Path.Combine(Dir, "nope.jinja")).Error;
+        Assert.That(error, Does.Contain("does not exist; pass a Jinja template file").And.Not.Contain(".jsonl file"));
+    }
+
+    [Test]
     public void Forward_MergeWithoutAdapter_AsksForAdapter() =>
         Assert.That(UserError("forward", Llama, "--input", Reference, "--output", OutFile, "--merge").Error, Does.Contain("needs --adapter"));
 

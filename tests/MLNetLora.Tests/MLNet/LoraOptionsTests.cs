@@ -83,6 +83,8 @@ public sealed class LoraOptionsTests : TempDirFixture
         Assert.That(e!.Message, Does.StartWith("LoraGenerationOptions.LoraRank"));
         e = Assert.Throws<ArgumentException>(() => ml.Transforms.LoraTrainer(new LoraGenerationOptions { ModelPath = TestPaths.Fixture("llama"), Packing = true }));
         Assert.That(e!.Message, Does.Contain("ResponseColumnName = null"));
+        e = Assert.Throws<ArgumentException>(() => ml.Transforms.LoraTrainer(new LoraGenerationOptions { ModelPath = TestPaths.Fixture("llama"), AdamBeta1 = 1.5 }));
+        Assert.That(e!.Message, Does.StartWith("LoraGenerationOptions.AdamBeta1/AdamBeta2/AdamEpsilon needs betas"), "the fields that exist, not the training layer's Adam");
     }
 
     [Test]
