@@ -22,6 +22,9 @@ foreach (string suite in options.Suites)
         case "train":
             TrainSuite.Run(options);
             break;
+        case "race":
+            RaceSuite.Run(options);
+            break;
     }
 }
 return 0;
