@@ -8,8 +8,12 @@ internal static class TestPaths
     /// <summary>The <c>../shared</c> folder next to the checkout.</summary>
     public static string Shared { get; } = Path.GetFullPath(Path.Combine(RepoRoot, "..", "shared"));
 
-    /// <summary>A Hugging Face fixture folder, e.g. <c>Fixture("llama")</c>.</summary>
-    public static string Fixture(string name) => Path.Combine(Shared, "fixtures", "hf", name);
+    /// <summary>
+    /// A Hugging Face fixture folder, e.g. <c>Fixture("llama")</c>: under <c>MLNETLORA_FIXTURES</c> when set (the GPU machine
+    /// gets the fixtures in the packed folder, without ../shared), else under shared/fixtures/hf.
+    /// </summary>
+    public static string Fixture(string name) =>
+        Environment.GetEnvironmentVariable("MLNETLORA_FIXTURES") is { Length: > 0 } root ? Path.Combine(root, name) : Path.Combine(Shared, "fixtures", "hf", name);
 
     /// <summary>A data file from <c>shared/data</c>.</summary>
     public static string Data(string name) => Path.Combine(Shared, "data", name);
