@@ -75,7 +75,7 @@ internal static class RaceSuite
     }
 
     // Random weights (std 0.02, norms at 1), made on the CPU in float32 and converted once to the device and dtype.
-    private static DecoderModel BuildModel(DecoderSpec spec, DType dtype, Device device, Generator g)
+    internal static DecoderModel BuildModel(DecoderSpec spec, DType dtype, Device device, Generator g)
     {
         var w = new Dictionary<string, Tensor>();
         void Rand(string name, params long[] shape)

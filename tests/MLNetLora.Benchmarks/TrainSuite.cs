@@ -72,30 +72,7 @@ internal static class TrainSuite
         var inv = Enumerable.Range(0, HeadDim / 2).Select(i => 1.0 / Math.Pow(10000, 2.0 * i / HeadDim)).ToArray();
         var spec = new DecoderSpec(Architecture.Llama, Hidden, Inter, Layers, Heads, KvHeads, HeadDim, Vocab, 1e-5,
             TiedEmbeddings: false, QkvBias: false, QkNorm: false, FusedProjections: false, inv, 1.0, Seq);
-        var w = new Dictionary<string, Tensor>();
-        void Rand(string name, params long[] shape)
-        {
-            using var r = Tensor.Randn(shape, g);
-            w[name] = (r * 0.02).DetachFromScopes();
-        }
-        Rand("model.embed_tokens.weight", Vocab, Hidden);
-        for (int l = 0; l < Layers; l++)
-        {
-            string pre = $"model.layers.{l}.";
-            w[pre + "input_layernorm.weight"] = Tensor.Ones([Hidden]);
-            w[pre + "post_attention_layernorm.weight"] = Tensor.Ones([Hidden]);
-            Rand(pre + "self_attn.q_proj.weight", Heads * HeadDim, Hidden);
-            Rand(pre + "self_attn.k_proj.weight", KvHeads * HeadDim, Hidden);
-            Rand(pre + "self_attn.v_proj.weight", KvHeads * HeadDim, Hidden);
-            Rand(pre + "self_attn.o_proj.weight", Hidden, Heads * HeadDim);
-            Rand(pre + "mlp.gate_proj.weight", Inter, Hidden);
-            Rand(pre + "mlp.up_proj.weight", Inter, Hidden);
-            Rand(pre + "mlp.down_proj.weight", Hidden, Inter);
-        }
-        w["model.norm.weight"] = Tensor.Ones([Hidden]);
-        Rand("lm_head.weight", Vocab, Hidden);
-        var model = DecoderModel.Create(spec, new DictionaryWeightSource(w), DType.Float32, Device.Cpu);
-        foreach (var t in w.Values) t.Dispose();
+        var model = RaceSuite.BuildModel(spec, DType.Float32, Device.Cpu, g);
         model.AddLora(new LoraSettings { Rank = 16, Alpha = 32, TargetModules = LoraSettings.AllLinear }, g);
         return model;
     }
