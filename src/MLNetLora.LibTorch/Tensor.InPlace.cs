@@ -31,4 +31,28 @@ public sealed partial class Tensor
     /// <summary><c>this ← this + src</c> at <paramref name="index"/> along <paramref name="dim"/>, in place.</summary>
     /// <returns>This tensor.</returns>
     public Tensor ScatterAdd_(int dim, Tensor index, Tensor src) => InPlace("aten::scatter_add_", "", dim, index, src);
+
+    /// <summary><c>this ← beta · this + alpha · (mat1 @ mat2)</c>, in place (a BLAS gemm with β, no temporary product).</summary>
+    /// <remarks>Used to accumulate weight gradients without allocating a second (out, in) matrix per step.
+    /// <paramref name="beta"/> and <paramref name="alpha"/> pass through libtorch as 32-bit floats.</remarks>
+    /// <returns>This tensor.</returns>
+    /// <exception cref="TorchException">The shapes do not multiply to this tensor's shape.</exception>
+    public unsafe Tensor Addmm_(Tensor mat1, Tensor mat2, double beta = 1, double alpha = 1)
+    {
+        ArgumentNullException.ThrowIfNull(mat1);
+        ArgumentNullException.ThrowIfNull(mat2);
+        if (Interop.AotiShim.addmm_out(RawHandle, RawHandle, mat1.RawHandle, mat2.RawHandle, (float)beta, (float)alpha) != 0)
+            throw Aten.Failure("aten::addmm_", [this, mat1, mat2]);
+        return this;
+    }
+
+    /// <summary><c>this ← this + other</c> (broadcast), in place.</summary>
+    /// <returns>This tensor.</returns>
+    public Tensor Add_(Tensor other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        using var sum = this + other;
+        CopyFrom(sum);
+        return this;
+    }
 }

@@ -5,7 +5,8 @@ namespace MLNetLora.Models.Lora;
 /// <summary>
 /// A drop-in linear layer <c>y = x Wᵀ + b + scale · (drop(x) Aᵀ) Bᵀ</c> with a frozen base weight
 /// and an optional LoRA adapter. Forward and backward sit side by side; backward returns dx and
-/// accumulates the adapter's gradients, never a gradient for the frozen W or b.
+/// accumulates the adapter's gradients, and W's and b's only when full fine-tuning gave them
+/// gradient buffers (<see cref="GradWeight"/>, <see cref="GradBias"/>).
 /// </summary>
 public sealed class LoraLinear : IDisposable
 {
@@ -31,6 +32,13 @@ public sealed class LoraLinear : IDisposable
 
     /// <summary>The adapter, when this module is a LoRA target.</summary>
     public LoraAdapter? Adapter { get; set; }
+
+    /// <summary>Gradient buffer of <see cref="Weight"/> (out, in) when the base weight is trained (full fine-tuning); null when frozen.</summary>
+    /// <remarks>A tied LM head shares the embedding table's buffer, so both uses add into one gradient.</remarks>
+    public Tensor? GradWeight { get; set; }
+
+    /// <summary>Gradient buffer of <see cref="Bias"/> (out) when the bias is trained; null when frozen.</summary>
+    public Tensor? GradBias { get; set; }
 
     /// <summary>Dropout probability on the adapter's input while training.</summary>
     public double Dropout { get; set; }
@@ -105,6 +113,12 @@ public sealed class LoraLinear : IDisposable
         ArgumentNullException.ThrowIfNull(saved);
         using var scope = TensorScope.Begin();
         Tensor? dx = needInputGrad ? dy.MatMul(Weight) : null;              // (.., in)
+        if (GradWeight is not null || GradBias is not null)
+        {
+            var dyN = dy.Reshape(-1, dy.Size(-1));                           // (N, out)
+            GradWeight?.Addmm_(dyN.T(), saved.X.Reshape(-1, InFeatures));   // (out, in) += dyᵀ x
+            GradBias?.Add_(dyN.Sum(0));                                      // (out)
+        }
         if (Adapter is not null)
         {
             var a = Adapter.A.DType == dy.DType ? Adapter.A : Adapter.A.To(dy.DType);  // (r, in)

@@ -57,6 +57,18 @@ public sealed partial class DecoderLayer : IDisposable
     /// <summary>Per-head key RMSNorm weight (D), Qwen3 only.</summary>
     public Tensor? KNorm { get; }
 
+    /// <summary>Gradient buffer of <see cref="InputNorm"/> when it is trained (full fine-tuning); null when frozen.</summary>
+    public Tensor? GradInputNorm { get; set; }
+
+    /// <summary>Gradient buffer of <see cref="PostAttentionNorm"/> when it is trained; null when frozen.</summary>
+    public Tensor? GradPostAttentionNorm { get; set; }
+
+    /// <summary>Gradient buffer of <see cref="QNorm"/> when it is trained; null when frozen.</summary>
+    public Tensor? GradQNorm { get; set; }
+
+    /// <summary>Gradient buffer of <see cref="KNorm"/> when it is trained; null when frozen.</summary>
+    public Tensor? GradKNorm { get; set; }
+
     /// <summary>Every linear module of the layer.</summary>
     public IEnumerable<LoraLinear> Linears => AttentionProjections.Append(OutputProjection).Concat(MlpIn).Append(DownProjection);
 
@@ -159,7 +171,7 @@ public sealed partial class DecoderLayer : IDisposable
         return scope.Keep(y);
     }
 
-    /// <summary>Backward pass; accumulates LoRA gradients and returns the gradient of the layer input.</summary>
+    /// <summary>Backward pass; accumulates LoRA gradients (and, when trained, weight gradients) and returns the gradient of the layer input.</summary>
     /// <param name="dy">Gradient of the layer output (B, T, C).</param>
     /// <param name="ctx">The forward context.</param>
     /// <param name="saved">From <see cref="Forward"/>.</param>
@@ -178,7 +190,7 @@ public sealed partial class DecoderLayer : IDisposable
         var dg = Tensor.SiluBackward(dh * saved.U, saved.G);                          // (B, T, I)
         var du = dh * saved.G.Silu();                                                 // (B, T, I)
         var dxn2 = GateUpBackward(dg, du, saved);                                     // (B, T, C)
-        var dx2 = dy + RmsNorm.Backward(dxn2, saved.X2, PostAttentionNorm, saved.Rstd2); // (B, T, C)
+        var dx2 = dy + RmsNorm.Backward(dxn2, saved.X2, PostAttentionNorm, saved.Rstd2, GradPostAttentionNorm); // (B, T, C)
 
         // x2 = x + o(attn(...))
         var datt = OutputProjection.Backward(dx2, saved.O)!;                          // (B, T, H*D)
@@ -194,14 +206,14 @@ public sealed partial class DecoderLayer : IDisposable
         var dk4 = RotaryEmbedding.Backward(dkh, ctx.Cos, ctx.Sin).Transpose(1, 2);   // (B, T, KV, D)
         if (QNorm is not null && KNorm is not null)
         {
-            dq4 = RmsNorm.Backward(dq4.Contiguous(), saved.QPre!, QNorm, saved.QRstd!);
-            dk4 = RmsNorm.Backward(dk4.Contiguous(), saved.KPre!, KNorm, saved.KRstd!);
+            dq4 = RmsNorm.Backward(dq4.Contiguous(), saved.QPre!, QNorm, saved.QRstd!, GradQNorm);
+            dk4 = RmsNorm.Backward(dk4.Contiguous(), saved.KPre!, KNorm, saved.KRstd!, GradKNorm);
         }
         var dq = dq4.Reshape(bsz, t, h * d);                                          // (B, T, H*D)
         var dk = dk4.Reshape(bsz, t, kv * d);                                         // (B, T, KV*D)
         var dv = dvh.Transpose(1, 2).Reshape(bsz, t, kv * d);                         // (B, T, KV*D)
         var dxn1 = QkvBackward(dq, dk, dv, saved);                                    // (B, T, C)
-        var dx = dx2 + RmsNorm.Backward(dxn1, saved.X, InputNorm, saved.Rstd1);      // (B, T, C)
+        var dx = dx2 + RmsNorm.Backward(dxn1, saved.X, InputNorm, saved.Rstd1, GradInputNorm);      // (B, T, C)
         return scope.Keep(dx);
     }
 

@@ -24,6 +24,7 @@ public sealed partial class DecoderModel
         internal Tensor[] LayerInputs = [];
         internal GeneratorState?[] DropoutStates = [];
         internal Tensor FinalInput = null!, FinalRstd = null!;
+        internal Tensor? InputIds;                                      // (B, T) on the model's device, for the embedding gradient
         private readonly List<Tensor> owned = [];
 
         /// <summary>Final normalised hidden states (B, T, C).</summary>
@@ -96,6 +97,7 @@ public sealed partial class DecoderModel
         {
             pass.FinalInput = pass.Own(scope.Keep(x));
             pass.FinalRstd = pass.Own(scope.Keep(rstd));
+            if (GradEmbedding is not null) pass.InputIds = pass.Own(scope.Keep(ids.Alias()));
         }
         pass.Hidden = pass.Own(scope.Keep(hidden));
         foreach (var s in pass.Layers)
@@ -104,8 +106,8 @@ public sealed partial class DecoderModel
     }
 
     /// <summary>
-    /// Backward from the gradient of the final hidden states: accumulates LoRA gradients and returns
-    /// the gradient of the input embeddings (B, T, C).
+    /// Backward from the gradient of the final hidden states: accumulates LoRA gradients (and the base
+    /// weights' when they are trained) and returns the gradient of the input embeddings (B, T, C).
     /// </summary>
     /// <exception cref="InvalidOperationException">The pass was not run with <c>training: true</c>.</exception>
     public Tensor Backward(ForwardPass pass, Tensor dHidden)
@@ -114,7 +116,7 @@ public sealed partial class DecoderModel
         ArgumentNullException.ThrowIfNull(dHidden);
         if (pass.FinalInput is null) throw new InvalidOperationException("Backward needs a forward pass run with training: true.");
         using var scope = TensorScope.Begin();
-        var dx = RmsNorm.Backward(dHidden, pass.FinalInput, FinalNorm, pass.FinalRstd);   // (B, T, C)
+        var dx = RmsNorm.Backward(dHidden, pass.FinalInput, FinalNorm, pass.FinalRstd, GradFinalNorm); // (B, T, C)
         for (int l = Layers.Count - 1; l >= 0; l--)
         {
             using var layerScope = TensorScope.Begin();
@@ -136,6 +138,7 @@ public sealed partial class DecoderModel
             dx = layerScope.Keep(Layers[l].Backward(dx, pass.ContextOf(l), saved!));
             if (recomputed) foreach (var t in saved!.Tensors()) t.Dispose();
         }
+        if (pass.InputIds is not null) AccumulateEmbeddingGrad(pass.InputIds, dx);
         return scope.Keep(dx);
     }
 

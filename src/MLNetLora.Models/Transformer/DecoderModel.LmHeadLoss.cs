@@ -36,7 +36,9 @@ public sealed partial class DecoderModel
             var logits = hc.Linear(w);                                                     // (n, V)
             var (l, d) = CrossEntropy.Compute(logits, targets[(int)r0..(int)(r0 + len)], normalizer, backward);
             loss += l;
-            if (backward) dParts.Add(chunk.Keep(d!.Mm(w)));                                // (n, C)
+            if (!backward) continue;
+            dParts.Add(chunk.Keep(d!.Mm(w)));                                              // (n, C)
+            LmHead.GradWeight?.Addmm_(d.T(), hc);                                          // (V, C) += dlogitsᵀ h
         }
         if (!backward) return (loss, null);
         var dh = dParts.Count == 1 ? dParts[0] : Tensor.Cat(dParts.ToArray(), 0);          // (N, C)

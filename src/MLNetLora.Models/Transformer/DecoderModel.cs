@@ -6,7 +6,8 @@ namespace MLNetLora.Models.Transformer;
 /// <summary>
 /// A decoder-only language model (Llama, Mistral, Qwen2/3, Phi-3) with frozen base weights, LoRA
 /// adapters on chosen linear layers, an optional classification head, and a hand-written backward
-/// pass that produces LoRA (and head) gradients plus the gradient of the input embeddings.
+/// pass that produces LoRA (and head) gradients plus the gradient of the input embeddings, and every
+/// base weight's gradient when full fine-tuning trains them (<see cref="TrainBaseWeights"/>).
 /// </summary>
 public sealed partial class DecoderModel : IDisposable
 {
@@ -150,6 +151,7 @@ public sealed partial class DecoderModel : IDisposable
     {
         foreach (var a in adapters.Values) a.ZeroGrad();
         ScoreHead?.ZeroGrad();
+        ZeroWeightGrads();
     }
 
     /// <summary>Folds every adapter into its base weight (after which the model has no adapters).</summary>
@@ -165,6 +167,7 @@ public sealed partial class DecoderModel : IDisposable
     {
         foreach (var l in Layers) l.Dispose();
         foreach (var a in adapters.Values) a.Dispose();
+        DisposeWeightGrads();
         Embedding.Dispose();
         FinalNorm.Dispose();
         LmHead.Dispose();

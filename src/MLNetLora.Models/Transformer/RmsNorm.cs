@@ -5,7 +5,7 @@ namespace MLNetLora.Models.Transformer;
 /// <summary>
 /// RMSNorm over the last dimension, <c>y = w ⊙ x · rsqrt(mean(x²) + eps)</c>, with its backward.
 /// Statistics are computed in float32 (or float64) even for bfloat16 inputs, as transformers does.
-/// The weight is frozen, so backward returns only the input gradient.
+/// Backward returns the input gradient and, when the weight is trained, adds its gradient to a buffer.
 /// </summary>
 public static class RmsNorm
 {
@@ -32,8 +32,9 @@ public static class RmsNorm
     /// <param name="x">The forward input (..., C).</param>
     /// <param name="weight">Scale (C).</param>
     /// <param name="rstd">From <see cref="Forward"/>.</param>
+    /// <param name="gradWeight">The weight's gradient buffer (C), which receives <c>Σ dy ⊙ x̂</c> over every position; null when the weight is frozen.</param>
     /// <returns>Gradient of the input (..., C) in the input's dtype.</returns>
-    public static Tensor Backward(Tensor dy, Tensor x, Tensor weight, Tensor rstd)
+    public static Tensor Backward(Tensor dy, Tensor x, Tensor weight, Tensor rstd, Tensor? gradWeight = null)
     {
         ArgumentNullException.ThrowIfNull(x);
         ArgumentNullException.ThrowIfNull(dy);
@@ -42,6 +43,11 @@ public static class RmsNorm
         var g = StatsView(dy) * StatsView(weight);              // (..., C)
         var proj = (g * xhat).Mean(-1, keepDim: true);          // (..., 1)
         var dx = (g - xhat * proj) * rstd;                      // (..., C)
+        if (gradWeight is not null)
+        {
+            var dw = (StatsView(dy) * xhat).Reshape(-1, xhat.Size(-1)).Sum(0); // (C)
+            gradWeight.Add_(dw.DType == gradWeight.DType ? dw : dw.To(gradWeight.DType));
+        }
         if (dx.DType != x.DType) dx = dx.To(x.DType);
         return scope.Keep(dx);
     }

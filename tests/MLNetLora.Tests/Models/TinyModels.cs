@@ -70,6 +70,16 @@ internal static class TinyModels
         return w;
     }
 
+    /// <summary>A float64 model without adapters (for full fine-tuning).</summary>
+    public static DecoderModel CreateBase(Architecture arch, ulong seed = 1, int layers = 2)
+    {
+        var spec = Spec(arch, layers: layers);
+        var weights = Weights(spec, seed);
+        var model = DecoderModel.Create(spec, new DictionaryWeightSource(weights), DType.Float64, Device.Cpu);
+        foreach (var t in weights.Values) t.Dispose();
+        return model;
+    }
+
     /// <summary>A float64 model with LoRA on every linear layer and B made non-zero so every path carries gradient.</summary>
     public static DecoderModel Create(Architecture arch, ulong seed = 1, double dropout = 0, int layers = 2)
     {
