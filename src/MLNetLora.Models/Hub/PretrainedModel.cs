@@ -70,26 +70,21 @@ public sealed class PretrainedModel : IDisposable
     }
 
     /// <summary>
-    /// Writes the model as a Hugging Face checkpoint folder (config.json, model.safetensors, the
-    /// tokenizer and generation files copied from the source folder). Adapters are folded into the
-    /// base weights first, so the result loads in transformers without PEFT.
+    /// Writes the model as a Hugging Face checkpoint folder (config.json, model.safetensors or shards
+    /// with their index above <paramref name="maxShardBytes"/>, the tokenizer and generation files
+    /// copied from the source folder). Adapters are folded into the base weights first, so the result
+    /// loads in transformers without PEFT; a fully fine-tuned model is written as it is.
     /// </summary>
     /// <param name="outputDirectory">Destination folder (created if needed).</param>
     /// <param name="dtype">Stored dtype; the config's dtype (else float32) when null.</param>
-    public void SaveMerged(string outputDirectory, DType? dtype = null)
+    /// <param name="maxShardBytes">Largest weight file; transformers' 5 GB by default.</param>
+    /// <exception cref="IOException">A file could not be written.</exception>
+    public void SaveMerged(string outputDirectory, DType? dtype = null, long maxShardBytes = ShardedCheckpointWriter.DefaultMaxShardBytes)
     {
         System.IO.Directory.CreateDirectory(outputDirectory);
         Model.MergeAdapters();
         var storeType = dtype ?? Config.WeightDType ?? DType.Float32;
-        var tensors = Model.NamedWeights().Select(kv => new KeyValuePair<string, Tensor>(kv.Key, kv.Value.To(storeType, Device.Cpu))).ToList();
-        try
-        {
-            SafeTensorsWriter.Write(Path.Combine(outputDirectory, ModelCheckpoint.SingleFileName), tensors, new Dictionary<string, string> { ["format"] = "pt" });
-        }
-        finally
-        {
-            foreach (var kv in tensors) kv.Value.Dispose();
-        }
+        ShardedCheckpointWriter.Write(outputDirectory, Model.NamedWeights().ToList(), storeType, maxShardBytes);
         Config.Save(outputDirectory);
         foreach (string f in new[] { "tokenizer.json", "tokenizer.model", "tokenizer_config.json", "special_tokens_map.json", "generation_config.json" })
         {

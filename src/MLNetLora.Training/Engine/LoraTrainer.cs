@@ -1,8 +1,10 @@
 using MLNetLora.LibTorch;
+using MLNetLora.Models.Checkpoints;
 using MLNetLora.Models.Hub;
 using MLNetLora.Models.Lora;
 using MLNetLora.Models.Transformer;
 using MLNetLora.Training.Data;
+using MLNetLora.Training.Defaults;
 using MLNetLora.Training.Optim;
 using MLNetLora.Training.Schedules;
 using MLNetLora.Training.Watchdog;
@@ -38,7 +40,8 @@ public sealed partial class LoraTrainer : IDisposable
         options.Validate();
         this.model = model;
         Options = options;
-        if (model.Adapters.Count == 0) model.AddLora(options.Lora, SeedStreams.LoraInit(options.Seed));
+        if (options.Method == FineTuneMethod.Full) PrepareFullTuning();
+        else if (model.Adapters.Count == 0) model.AddLora(options.Lora, SeedStreams.LoraInit(options.Seed));
         if (options.Task == TrainingTask.Classification) EnsureHead(classCount);
         model.GradientCheckpointing = options.GradientCheckpointing;
         dropoutGenerator = SeedStreams.Dropout(options.Seed);
@@ -49,12 +52,14 @@ public sealed partial class LoraTrainer : IDisposable
     public LoraTrainer(PretrainedModel pretrained, TrainerOptions options, int classCount = 0)
         : this((pretrained ?? throw new ArgumentNullException(nameof(pretrained))).Model, options, classCount)
     {
+        this.pretrained = pretrained;
         PadId = pretrained.PaddingId;
         EosId = pretrained.Tokenizer?.EosId;
         baseModelDirectory = pretrained.Directory;
     }
 
     private readonly string? baseModelDirectory;
+    private readonly PretrainedModel? pretrained;
     private string? baseFingerprint;
 
     /// <summary>
@@ -107,6 +112,14 @@ public sealed partial class LoraTrainer : IDisposable
     {
         if (resumedSchedule is null && Options.RecommendedRate() is { } rec) Log($"learning rate {rec.Rate:G3} chosen: {rec.Explanation}");
         var resolved = resumedSchedule ?? Options.ResolveSchedule(totalSteps);
+        if (engine is null)
+        {
+            // Checked before AdamW allocates its moments: an oversized full fine-tuning run fails here, not an hour in.
+            var memory = MemoryEstimate.For(model, Options);
+            long? available = MemoryEstimate.AvailableBytes(model.Device);
+            Log(memory.Describe(available));
+            memory.ThrowIfTooLarge(available, Options.Method);
+        }
         if (resumedSchedule is not null && Options.OverrideRateOnResume && Options.LearningRate is double over && over != resumedSchedule.LearningRate)
         {
             Log($"resume: peak rate overridden from {resumedSchedule.LearningRate:G3} to {over:G3} as requested; the schedule's shape and position are kept.");
@@ -180,7 +193,7 @@ public sealed partial class LoraTrainer : IDisposable
         }
         using var metrics = new MetricsWriter(Options.MetricsFile);
         metrics.Write("run", ("model", Path.GetFileName(Path.TrimEndingDirectorySeparator(Options.BaseModelNameOrPath))),
-            ("method", Options.Method == Defaults.FineTuneMethod.Lora ? "LoRA" : Options.Method.ToString()),
+            ("method", Options.Method switch { FineTuneMethod.Lora => "LoRA", FineTuneMethod.QLora => "QLoRA", _ => "full" }),
             ("task", Options.Task == TrainingTask.Classification ? "classification" : "causal LM"), ("lr", Schedule.Options.LearningRate), ("step", state.Step));
         void OnEvent(object? sender, WatchdogEvent e) => metrics.Write("event", ("step", e.Step), ("kind", e.Kind.ToString()),
             ("action", e.Action.ToString()), ("message", e.Message), ("loss", e.Loss), ("grad_norm", e.GradNorm), ("lr", e.LearningRate));
@@ -204,7 +217,26 @@ public sealed partial class LoraTrainer : IDisposable
     }
 
     /// <summary>Saves the current adapter (and head) in PEFT format.</summary>
+    /// <exception cref="InvalidOperationException">The run is full fine-tuning, which has no adapter (use <see cref="SaveModel"/>).</exception>
     public void SaveAdapter(string directory) => PeftAdapterIO.Save(model, Options.Lora, directory, Options.BaseModelNameOrPath);
+
+    /// <summary>
+    /// Saves what the run trains: the adapter in PEFT format, or, for full fine-tuning, the whole model
+    /// as a Hugging Face checkpoint (config, tokenizer and generation files from the base folder when the
+    /// trainer was built from one; sharded above 5 GB), stored in the compute dtype so no update is rounded away.
+    /// </summary>
+    /// <param name="directory">Destination folder.</param>
+    /// <exception cref="IOException">A file could not be written.</exception>
+    public void SaveModel(string directory)
+    {
+        if (Options.Method != FineTuneMethod.Full)
+        {
+            SaveAdapter(directory);
+            return;
+        }
+        if (pretrained is not null) pretrained.SaveMerged(directory, model.ComputeDType);
+        else ShardedCheckpointWriter.Write(directory, model.NamedWeights().ToList(), model.ComputeDType);
+    }
 
     internal void Log(string message) => Options.Log?.Invoke(message);
 
@@ -222,9 +254,36 @@ public sealed partial class LoraTrainer : IDisposable
         model.AddClassificationHead(classCount, SeedStreams.HeadInit(Options.Seed));
     }
 
+    private void PrepareFullTuning()
+    {
+        if (model.Adapters.Count > 0)
+            throw new TrainerOptionException(nameof(TrainerOptions.Method), "Method Full trains the base weights, but the model already has LoRA adapters (from a loaded adapter). " +
+                "Merge them into the base first (mlnetlora merge, or PretrainedModel.SaveMerged) and fine-tune the merged model, or keep Method = Lora.");
+        if (model.ComputeDType is DType.BFloat16 or DType.Float16)
+            throw new TrainerOptionException(nameof(TrainerOptions.Method), $"Method Full updates every weight in place in the model's dtype ({model.ComputeDType}), " +
+                "whose 8-bit mantissa rounds typical updates (a rate of 1e-5 moves a weight by about 1e-5 of its size) to nothing. Load the model in float32 for full fine-tuning, or use Method = Lora.");
+        if (Options.FreezeLayers > model.Layers.Count)
+            throw new TrainerOptionException(nameof(TrainerOptions.FreezeLayers), $"FreezeLayers is {Options.FreezeLayers} but the model has {model.Layers.Count} layers; freeze at most {model.Layers.Count}.");
+        if (model.TrainableWeights.Count == 0)
+            model.TrainBaseWeights(new FullTuningSettings { FreezeEmbeddings = Options.FreezeEmbeddings, FreezeLayers = Options.FreezeLayers });
+    }
+
+    // Weight decay on matrices and embeddings, none on norms and biases (transformers' Trainer groups).
+    // A classifier does not use the LM head, so it is left out rather than decayed with a zero gradient.
+    private List<ParameterGroup> FullTuningGroups()
+    {
+        var weights = model.TrainableWeights.Where(w => Options.Task != TrainingTask.Classification || w.Name != "lm_head.weight").ToList();
+        var decay = weights.Where(w => !w.NoDecay).ToList();
+        var noDecay = weights.Where(w => w.NoDecay).ToList();
+        var groups = new List<ParameterGroup>();
+        if (decay.Count > 0) groups.Add(new("weights", decay.Select(w => w.Value).ToList(), decay.Select(w => w.Grad).ToList(), 1.0, Options.WeightDecay));
+        if (noDecay.Count > 0) groups.Add(new("no_decay", noDecay.Select(w => w.Value).ToList(), noDecay.Select(w => w.Grad).ToList(), 1.0, 0.0));
+        return groups;
+    }
+
     private AdamW CreateOptimizer()
     {
-        var groups = new List<ParameterGroup>
+        var groups = Options.Method == FineTuneMethod.Full ? FullTuningGroups() : new List<ParameterGroup>
         {
             new("lora_A", model.Adapters.Values.Select(a => a.A).ToList(), model.Adapters.Values.Select(a => a.GradA).ToList(), 1.0, Options.WeightDecay),
             new("lora_B", model.Adapters.Values.Select(a => a.B).ToList(), model.Adapters.Values.Select(a => a.GradB).ToList(), Options.LoraPlusRatio, Options.WeightDecay),

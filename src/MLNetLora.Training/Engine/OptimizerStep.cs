@@ -51,7 +51,9 @@ internal sealed class OptimizerStep(DecoderModel model, AdamW optimizer, ILearni
     public StepMetrics Run(IReadOnlyList<Batch> microBatches, double? rateOverride = null)
     {
         ArgumentNullException.ThrowIfNull(microBatches);
-        lastGood ??= TrainingSnapshot.Take(model, optimizer, GlobalStep);
+        // Only a rollback reads the snapshot; for full fine-tuning it is a second copy of the model and its moments.
+        bool rollback = options.Watchdog.Policy == WatchdogPolicy.RollbackAndLowerRate;
+        if (rollback) lastGood ??= TrainingSnapshot.Take(model, optimizer, GlobalStep);
         var (loss, tokens) = ForwardBackward(microBatches);
         var grads = optimizer.Groups.SelectMany(g => g.Gradients).ToList();
         double gradNorm = GradientClipping.ClipByGlobalNorm(grads, options.MaxGradNorm);
@@ -62,9 +64,9 @@ internal sealed class OptimizerStep(DecoderModel model, AdamW optimizer, ILearni
             : new WatchdogDecision { Action = double.IsFinite(loss) ? WatchdogAction.Continue : WatchdogAction.SkipUpdate };
         Apply(decision, lr);
         GlobalStep++;
-        if (decision.Action == WatchdogAction.Continue && GlobalStep % SnapshotEvery == 0)
+        if (rollback && decision.Action == WatchdogAction.Continue && GlobalStep % SnapshotEvery == 0)
         {
-            lastGood.Dispose();
+            lastGood!.Dispose();
             lastGood = TrainingSnapshot.Take(model, optimizer, GlobalStep);
         }
         return new StepMetrics(loss, gradNorm, lr, tokens, decision);

@@ -13,6 +13,18 @@ public static class RunFolder
     /// <summary>The best-on-validation adapter's sub-folder.</summary>
     public const string BestAdapterFolder = "best-adapter";
 
+    /// <summary>The fully fine-tuned model's sub-folder (a Hugging Face checkpoint).</summary>
+    public const string ModelFolder = "model";
+
+    /// <summary>The best-on-validation fully fine-tuned model's sub-folder.</summary>
+    public const string BestModelFolder = "best-model";
+
+    /// <summary>Where a run of <paramref name="method"/> writes its final result: <c>adapter</c>, or <c>model</c> for full fine-tuning.</summary>
+    public static string FinalFolder(Defaults.FineTuneMethod method) => method == Defaults.FineTuneMethod.Full ? ModelFolder : AdapterFolder;
+
+    /// <summary>Where a run of <paramref name="method"/> writes its best-on-validation result.</summary>
+    public static string BestFolder(Defaults.FineTuneMethod method) => method == Defaults.FineTuneMethod.Full ? BestModelFolder : BestAdapterFolder;
+
     /// <summary>The metrics file the front ends write into the folder.</summary>
     public const string MetricsFileName = "metrics.jsonl";
 
@@ -24,7 +36,7 @@ public static class RunFolder
         ArgumentException.ThrowIfNullOrEmpty(directory);
         if (!Directory.Exists(directory)) return [];
         var found = new List<string>();
-        foreach (string name in new[] { AdapterFolder, BestAdapterFolder })
+        foreach (string name in new[] { AdapterFolder, BestAdapterFolder, ModelFolder, BestModelFolder })
             if (Directory.Exists(Path.Combine(directory, name))) found.Add(name + "/");
         if (File.Exists(Path.Combine(directory, MetricsFileName))) found.Add(MetricsFileName);
         found.AddRange(Directory.EnumerateDirectories(directory, "checkpoint-*").Select(d => Path.GetFileName(d) + "/"));

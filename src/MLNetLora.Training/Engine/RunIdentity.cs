@@ -29,6 +29,15 @@ public sealed record RunIdentity(string BaseModel, string? BaseFingerprint, int 
     int GradientAccumulation, int MaxLength, ulong Seed, bool Shuffle, int LoraRank, double LoraAlpha, IReadOnlyList<string> TargetModules,
     double? LearningRate, ScheduleKind Scheduler)
 {
+    /// <summary>What is trained (checkpoints written before methods existed read as LoRA).</summary>
+    public Defaults.FineTuneMethod Method { get; init; }
+
+    /// <summary>Full fine-tuning's frozen leading layers.</summary>
+    public int FreezeLayers { get; init; }
+
+    /// <summary>Whether full fine-tuning keeps the embeddings frozen.</summary>
+    public bool FreezeEmbeddings { get; init; }
+
     /// <summary>The identity of a run with <paramref name="options"/> over <paramref name="train"/>.</summary>
     /// <param name="options">The run's options.</param>
     /// <param name="train">The training rows.</param>
@@ -57,7 +66,12 @@ public sealed record RunIdentity(string BaseModel, string? BaseFingerprint, int 
         }
         return new RunIdentity(options.BaseModelNameOrPath, baseFingerprint, train.Count, Convert.ToHexStringLower(sha.GetHashAndReset()),
             options.BatchSize, options.GradientAccumulation, options.MaxLength, options.Seed, options.Shuffle, options.Lora.Rank, options.Lora.Alpha,
-            adaptedModules.Select(Models.Lora.ModuleNames.Leaf).Distinct().Order(StringComparer.Ordinal).ToArray(), options.LearningRate, options.Scheduler);
+            adaptedModules.Select(Models.Lora.ModuleNames.Leaf).Distinct().Order(StringComparer.Ordinal).ToArray(), options.LearningRate, options.Scheduler)
+        {
+            Method = options.Method,
+            FreezeLayers = options.FreezeLayers,
+            FreezeEmbeddings = options.FreezeEmbeddings,
+        };
     }
 
     /// <summary>How the run about to start differs from the checkpoint's (this), one phrase per property; empty when it continues the same run.</summary>
@@ -80,9 +94,18 @@ public sealed record RunIdentity(string BaseModel, string? BaseFingerprint, int 
         Check("MaxLength", MaxLength, now.MaxLength);
         Check("Seed", Seed, now.Seed);
         Check("Shuffle", Shuffle, now.Shuffle);
-        Check("Lora.Rank", LoraRank, now.LoraRank);
-        Check("Lora.Alpha", LoraAlpha, now.LoraAlpha);
-        if (!TargetModules.SequenceEqual(now.TargetModules)) d.Add($"Lora.TargetModules {string.Join(",", TargetModules)} in the checkpoint, {string.Join(",", now.TargetModules)} now");
+        Check("Method", Method, now.Method);
+        if (Method == now.Method && Method == Defaults.FineTuneMethod.Full)
+        {
+            Check("FreezeLayers", FreezeLayers, now.FreezeLayers);
+            Check("FreezeEmbeddings", FreezeEmbeddings, now.FreezeEmbeddings);
+        }
+        else if (Method == now.Method)
+        {
+            Check("Lora.Rank", LoraRank, now.LoraRank);
+            Check("Lora.Alpha", LoraAlpha, now.LoraAlpha);
+            if (!TargetModules.SequenceEqual(now.TargetModules)) d.Add($"Lora.TargetModules {string.Join(",", TargetModules)} in the checkpoint, {string.Join(",", now.TargetModules)} now");
+        }
         if (!overrideRate)
         {
             if (now.LearningRate is double rate && rate != LearningRate)

@@ -14,8 +14,11 @@ public sealed partial record TrainerOptions
     /// <exception cref="TrainerOptionException">A value is out of range; the message names the property and says what to change.</exception>
     public void Validate()
     {
-        if (Method != FineTuneMethod.Lora)
-            throw Bad(nameof(Method), $"Method {Method} is not implemented yet; only {FineTuneMethod.Lora} adapters are trained (set Method = {FineTuneMethod.Lora}).");
+        if (!Enum.IsDefined(Method)) throw Bad(nameof(Method), $"Method {Method} is not a fine-tuning method; use Lora, QLora or Full.");
+        if (FreezeLayers < 0) throw Bad(nameof(FreezeLayers), $"FreezeLayers must not be negative (got {FreezeLayers}); 0 trains every layer.");
+        if (Method != FineTuneMethod.Full && (FreezeLayers > 0 || FreezeEmbeddings))
+            throw Bad(FreezeLayers > 0 ? nameof(FreezeLayers) : nameof(FreezeEmbeddings),
+                $"{(FreezeLayers > 0 ? nameof(FreezeLayers) : nameof(FreezeEmbeddings))} chooses what full fine-tuning leaves frozen, but Method is {Method}, which keeps every base weight frozen already; set Method = Full or remove it.");
         if (!Enum.IsDefined(Task)) throw Bad(nameof(Task), $"Task {Task} is not a training task; use CausalLm or Classification.");
         if (!Enum.IsDefined(Scheduler)) throw Bad(nameof(Scheduler), $"Scheduler {Scheduler} is not a schedule kind.");
         if (LearningRate is double lr && !(lr > 0 && double.IsFinite(lr)))

@@ -20,8 +20,22 @@ public sealed partial record TrainerOptions
     /// <summary>Causal LM (default) or classification.</summary>
     public TrainingTask Task { get; init; } = TrainingTask.CausalLm;
 
-    /// <summary>What is trained; it sets the default rate. Only <see cref="FineTuneMethod.Lora"/> is implemented.</summary>
+    /// <summary>
+    /// What is trained, chosen by the memory at hand: <see cref="FineTuneMethod.Lora"/> adapters over a
+    /// frozen base (default), <see cref="FineTuneMethod.QLora"/> adapters over a base stored in 4-bit NF4,
+    /// or <see cref="FineTuneMethod.Full"/> fine-tuning of every weight. It sets the default rate
+    /// (LoRA and QLoRA 2e-4, full 1e-5).
+    /// </summary>
     public FineTuneMethod Method { get; init; } = FineTuneMethod.Lora;
+
+    /// <summary>Full fine-tuning: keep the token embeddings (and a tied LM head, which is the same table) frozen.</summary>
+    public bool FreezeEmbeddings { get; init; }
+
+    /// <summary>Full fine-tuning: keep the first N decoder layers frozen (0 trains all).</summary>
+    public int FreezeLayers { get; init; }
+
+    /// <summary>QLoRA: also quantize the 4-bit blocks' scales to 8 bits (QLoRA's double quantization; saves ~0.37 bits per weight). Default true.</summary>
+    public bool DoubleQuantization { get; init; } = true;
 
     /// <summary>Peak learning rate; null = the method's default (<see cref="TrainingDefaults.LearningRate"/>), adjusted for the batch.</summary>
     public double? LearningRate { get; init; }

@@ -10,7 +10,8 @@ using MLNetLora.Training.Optim;
 namespace MLNetLora.Training.Engine;
 
 /// <summary>
-/// A resumable checkpoint folder: the adapter in PEFT format, the optimizer moments
+/// A resumable checkpoint folder: the adapter in PEFT format (for full fine-tuning, the trained weights
+/// and a classification head in <c>model.safetensors</c> under their Hugging Face names), the optimizer moments
 /// (<c>optimizer.safetensors</c>) and <see cref="TrainerState"/> (<c>trainer_state.json</c>). The
 /// folder is written under a temporary name and renamed when complete, so a run killed mid-write
 /// leaves the previous checkpoint intact and never a half-written one.
@@ -78,11 +79,14 @@ public static class TrainingCheckpoint
     /// <returns>The problem, or null.</returns>
     public static string? Problem(string directory)
     {
-        foreach (string file in new[] { StateFileName, OptimizerFileName, PeftAdapterIO.WeightsFileName, PeftAdapterIO.ConfigFileName })
+        bool full = IsFullTuning(directory);
+        string[] weightFiles = full ? [ModelCheckpoint.SingleFileName] : [PeftAdapterIO.WeightsFileName, PeftAdapterIO.ConfigFileName];
+        foreach (string file in weightFiles.Prepend(OptimizerFileName).Prepend(StateFileName))
             if (!File.Exists(Path.Combine(directory, file))) return $"{file} is missing";
         try
         {
             ReadState(directory);
+            if (full) return TruncatedFile(directory, OptimizerFileName) ?? TruncatedFile(directory, ModelCheckpoint.SingleFileName);
             foreach (string file in new[] { OptimizerFileName, PeftAdapterIO.WeightsFileName })
             {
                 using var st = SafeTensorsFile.Open(Path.Combine(directory, file));
@@ -99,6 +103,17 @@ public static class TrainingCheckpoint
         return null;
     }
 
+    // A full fine-tuning checkpoint holds model.safetensors instead of a PEFT adapter.
+    private static bool IsFullTuning(string directory) =>
+        File.Exists(Path.Combine(directory, ModelCheckpoint.SingleFileName)) && !File.Exists(Path.Combine(directory, PeftAdapterIO.ConfigFileName));
+
+    private static string? TruncatedFile(string directory, string file)
+    {
+        using var st = SafeTensorsFile.Open(Path.Combine(directory, file));
+        long end = st.Tensors.Select(t => t.DataEnd).DefaultIfEmpty(0).Max();
+        return st.DataOffset + end > st.FileLength ? $"{file} is truncated ({st.FileLength} bytes, its header needs {st.DataOffset + end})" : null;
+    }
+
     private static void DeleteQuietly(string directory)
     {
         try
@@ -113,7 +128,9 @@ public static class TrainingCheckpoint
 
     private static void WriteInto(string tmp, DecoderModel model, LoraSettings lora, AdamW optimizer, TrainerState state, string baseModel)
     {
-        PeftAdapterIO.Save(model, lora, tmp, baseModel);
+        // One file (no shard limit): a checkpoint is read back only by LoadTensors.
+        if (model.TrainableWeights.Count > 0) ShardedCheckpointWriter.Write(tmp, FullTuningTensors(model).ToList(), model.ComputeDType, long.MaxValue);
+        else PeftAdapterIO.Save(model, lora, tmp, baseModel);
         var tensors = optimizer.StateTensors().SelectMany(t => new[]
         {
             new KeyValuePair<string, Tensor>($"{t.Group}.{t.Index}.exp_avg", t.ExpAvg),
@@ -173,13 +190,25 @@ public static class TrainingCheckpoint
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(optimizer);
-        using var adapter = SafeTensorsFile.Open(Path.Combine(directory, PeftAdapterIO.WeightsFileName));
-        foreach (var (name, a) in model.Adapters)
+        if (model.TrainableWeights.Count > 0)
         {
-            Copy(adapter, $"base_model.model.{name}.lora_A.weight", a.A);
-            Copy(adapter, $"base_model.model.{name}.lora_B.weight", a.B);
+            if (!IsFullTuning(directory))
+                throw new CheckpointException($"'{directory}' holds a LoRA adapter, but this run is full fine-tuning; resume with the method the checkpoint was trained with.", directory);
+            using var weights = SafeTensorsFile.Open(Path.Combine(directory, ModelCheckpoint.SingleFileName));
+            foreach (var (name, t) in FullTuningTensors(model)) Copy(weights, name, t);
         }
-        if (model.ScoreHead is not null) Copy(adapter, "base_model.model.score.weight", model.ScoreHead.Weight);
+        else
+        {
+            if (IsFullTuning(directory))
+                throw new CheckpointException($"'{directory}' is a full fine-tuning checkpoint, but this run trains adapters; resume with Method = Full.", directory);
+            using var adapter = SafeTensorsFile.Open(Path.Combine(directory, PeftAdapterIO.WeightsFileName));
+            foreach (var (name, a) in model.Adapters)
+            {
+                Copy(adapter, $"base_model.model.{name}.lora_A.weight", a.A);
+                Copy(adapter, $"base_model.model.{name}.lora_B.weight", a.B);
+            }
+            if (model.ScoreHead is not null) Copy(adapter, "base_model.model.score.weight", model.ScoreHead.Weight);
+        }
         using var opt = SafeTensorsFile.Open(Path.Combine(directory, OptimizerFileName));
         foreach (var t in optimizer.StateTensors())
         {
@@ -188,6 +217,11 @@ public static class TrainingCheckpoint
         }
         optimizer.RestoreStep(long.Parse(opt.Metadata["step"], System.Globalization.CultureInfo.InvariantCulture));
     }
+
+    // What a full fine-tuning checkpoint stores: every trained weight and a classification head.
+    private static IEnumerable<KeyValuePair<string, Tensor>> FullTuningTensors(DecoderModel model) =>
+        model.TrainableWeights.Select(w => new KeyValuePair<string, Tensor>(w.Name, w.Value))
+            .Concat(model.ScoreHead is null ? [] : [new KeyValuePair<string, Tensor>("score.weight", model.ScoreHead.Weight)]);
 
     /// <summary>The newest <c>checkpoint-N</c> folder under <paramref name="directory"/>, or the folder itself when it is a checkpoint.</summary>
     /// <exception cref="CheckpointException">No checkpoint was found.</exception>

@@ -77,7 +77,7 @@ internal sealed class TrainingLoop(LoraTrainer trainer, OptimizerStep step, IRea
             try
             {
                 WriteCheckpoint(state with { Step = step.GlobalStep, UnwrittenMetrics = metrics.Unwritten.Count > 0 ? [.. metrics.Unwritten] : null });
-                trainer.SaveAdapter(Path.Combine(o.OutputDirectory, RunFolder.AdapterFolder));
+                trainer.SaveModel(Path.Combine(o.OutputDirectory, RunFolder.FinalFolder(o.Method)));
             }
             catch (IOException e)
             {
@@ -143,7 +143,7 @@ internal sealed class TrainingLoop(LoraTrainer trainer, OptimizerStep step, IRea
         if (step.Schedule is ReduceOnPlateauSchedule plateau && plateau.Report(r.Loss))
             trainer.Log($"validation loss plateaued: rate reduced to {plateau.CurrentRate:G3}");
         var (next, verdict) = EarlyStopping.Observe(state, r.Loss, o.EarlyStoppingPatience);
-        if (verdict == EvalVerdict.Improved && o.OutputDirectory is not null) trainer.SaveAdapter(Path.Combine(o.OutputDirectory, RunFolder.BestAdapterFolder));
+        if (verdict == EvalVerdict.Improved && o.OutputDirectory is not null) trainer.SaveModel(Path.Combine(o.OutputDirectory, RunFolder.BestFolder(o.Method)));
         return (next, verdict);
     }
 

@@ -24,6 +24,7 @@ internal sealed class TrainingSnapshot : IDisposable
         var s = new TrainingSnapshot(step, optimizer.Step);
         var live = model.Adapters.Values.SelectMany(a => new[] { a.A, a.B })
             .Concat(model.ScoreHead is null ? [] : [model.ScoreHead.Weight])
+            .Concat(model.TrainableWeights.Select(w => w.Value))
             .Concat(optimizer.StateTensors().SelectMany(t => new[] { t.ExpAvg, t.ExpAvgSq }));
         foreach (var t in live) s.pairs.Add((t, t.Clone().DetachFromScopes()));
         return s;
