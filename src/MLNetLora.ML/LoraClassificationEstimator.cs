@@ -69,7 +69,7 @@ public sealed class LoraClassificationEstimator : IEstimator<LoraClassificationT
         LoraFit.CheckBeforeLoad(options, run, trainRows.Count);
         var evalRows = options.ValidationSet is IDataView vs ? ClassificationRows.Read(vs, options, labelNames, "ValidationSet", ch) : null;
         var fingerprint = ModelFingerprint.Of(options.ModelPath);
-        var pretrained = PretrainedModel.Load(options.ModelPath, run.Device, run.Precision);
+        var pretrained = PretrainedModel.Load(options.ModelPath, run.Device, run.ModelDType);
         try
         {
             var scorer = new ClassificationScorer(pretrained, labelNames, run.BatchSize, run.MaxLength, options.TextColumnName,

@@ -77,7 +77,7 @@ public sealed class LoraGenerationEstimator : IEstimator<LoraGenerationTransform
         var eval = evalRows is null ? null : Encode(evalRows, tokenizer, run.MaxLength, template);
         LoraFit.CheckBeforeLoad(options, run, run.TrainingSet(train, tokenizer.EosId).Count);
         var fingerprint = ModelFingerprint.Of(options.ModelPath);
-        var pretrained = PretrainedModel.Load(options.ModelPath, run.Device, run.Precision);
+        var pretrained = PretrainedModel.Load(options.ModelPath, run.Device, run.ModelDType);
         try
         {
             ch.Info(MessageSensitivity.None, $"LoRA generation: {train.Count} rows ({(options.ResponseColumnName is null ? "loss on the whole text" : "loss on the responses")}), " +

@@ -2,6 +2,7 @@ using System.Diagnostics.CodeAnalysis;
 using Microsoft.ML;
 using MLNetLora.LibTorch;
 using MLNetLora.Models.Lora;
+using MLNetLora.Training.Defaults;
 using MLNetLora.Training.Engine;
 using MLNetLora.Training.Schedules;
 using MLNetLora.Training.Watchdog;
@@ -30,7 +31,22 @@ public abstract class LoraTrainingOptions
     /// <summary>Optional validation data (same columns as the training data), evaluated at each epoch end and every <see cref="EvalEvery"/> steps.</summary>
     public IDataView? ValidationSet;
 
-    /// <summary>Peak learning rate; null chooses the method's default (LoRA 2e-4) adjusted for the batch size, and logs why.</summary>
+    /// <summary>
+    /// What is trained: LoRA adapters (default), QLoRA adapters over a 4-bit NF4 base, or every weight
+    /// (Full; the saved zip then carries the whole trained model). It sets the default rate.
+    /// </summary>
+    public FineTuneMethod Method;
+
+    /// <summary>Full fine-tuning: keep the first N decoder layers frozen.</summary>
+    public int FreezeLayers;
+
+    /// <summary>Full fine-tuning: keep the token embeddings (and a tied LM head) frozen.</summary>
+    public bool FreezeEmbeddings;
+
+    /// <summary>QLoRA: quantize the 4-bit blocks' scales to 8 bits too. Default true.</summary>
+    public bool DoubleQuantization;
+
+    /// <summary>Peak learning rate; null chooses the method's default (LoRA and QLoRA 2e-4, full 1e-5) adjusted for the batch size, and logs why.</summary>
     public double? LearningRate;
 
     /// <summary>Learning-rate schedule. Default cosine.</summary>
@@ -173,6 +189,7 @@ public abstract class LoraTrainingOptions
     private void ApplyDefaults()
     {
         var d = defaults;
+        Method = d.Method; FreezeLayers = d.FreezeLayers; FreezeEmbeddings = d.FreezeEmbeddings; DoubleQuantization = d.DoubleQuantization;
         Scheduler = d.Scheduler; WarmupRatio = d.WarmupRatio; WarmupSteps = d.WarmupSteps; WarmupShape = d.WarmupShape;
         Epochs = d.Epochs; MaxSteps = d.MaxSteps; BatchSize = d.BatchSize; GradientAccumulation = d.GradientAccumulation;
         MaxGradNorm = d.MaxGradNorm; WeightDecay = d.WeightDecay; HeadWeightDecay = d.HeadWeightDecay; HeadRateMultiplier = d.HeadRateMultiplier;
@@ -188,6 +205,7 @@ public abstract class LoraTrainingOptions
     /// <param name="device">The device to train on (see <see cref="Device"/>; the estimator resolves it against the MLContext).</param>
     public TrainerOptions ToTrainerOptions(Device? device = null) => defaults with
     {
+        Method = Method, FreezeLayers = FreezeLayers, FreezeEmbeddings = FreezeEmbeddings, DoubleQuantization = DoubleQuantization,
         LearningRate = LearningRate, Scheduler = Scheduler, WarmupRatio = WarmupRatio, WarmupSteps = WarmupSteps, WarmupShape = WarmupShape,
         ScheduleParameters = ScheduleParameters, Epochs = Epochs, MaxSteps = MaxSteps, BatchSize = BatchSize,
         GradientAccumulation = GradientAccumulation, MaxGradNorm = MaxGradNorm, WeightDecay = WeightDecay, HeadWeightDecay = HeadWeightDecay,

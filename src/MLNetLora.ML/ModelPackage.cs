@@ -24,12 +24,25 @@ internal static class ModelPackage
     private const string AdapterConfigEntry = "AdapterConfig";
     private const string AdapterWeightsEntry = "AdapterWeights";
 
-    /// <summary>Writes the adapter of <paramref name="pretrained"/>, the base record and, when <paramref name="embed"/>, the base files.</summary>
+    /// <summary>
+    /// Writes the adapter of <paramref name="pretrained"/>, the base record and, when <paramref name="embed"/>, the base files.
+    /// A fully fine-tuned model (no adapters) is written whole instead: its trained weights exist nowhere
+    /// else, so they are always embedded, as a Hugging Face folder with the classification head in it.
+    /// </summary>
     public static void Save(ModelSaveContext ctx, PretrainedModel pretrained, LoraSettings lora, ModelFingerprint fingerprint, bool embed)
     {
         string tmp = Path.Combine(Path.GetTempPath(), "mlnetlora-" + Guid.NewGuid().ToString("N"));
+        bool full = pretrained.Model.Adapters.Count == 0;
         try
         {
+            if (full)
+            {
+                pretrained.SaveMerged(tmp, pretrained.Model.ComputeDType);
+                var trained = ModelFingerprint.Of(tmp);
+                var record = new BaseRecord(pretrained.Directory, trained.Files, EmbedFiles(ctx, tmp)) { FullModel = true };
+                MLNetInternals.WriteEntry(ctx, BaseEntry, s => JsonSerializer.Serialize(s, record));
+                return;
+            }
             PeftAdapterIO.Save(pretrained.Model, lora, tmp, pretrained.Directory);
             WriteFile(ctx, AdapterConfigEntry, Path.Combine(tmp, PeftAdapterIO.ConfigFileName));
             WriteFile(ctx, AdapterWeightsEntry, Path.Combine(tmp, PeftAdapterIO.WeightsFileName));
@@ -38,13 +51,18 @@ internal static class ModelPackage
         {
             if (Directory.Exists(tmp)) Directory.Delete(tmp, recursive: true);
         }
+        var baseRecord = new BaseRecord(pretrained.Directory, fingerprint.Files, embed ? EmbedFiles(ctx, pretrained.Directory) : null);
+        MLNetInternals.WriteEntry(ctx, BaseEntry, s => JsonSerializer.Serialize(s, baseRecord));
+    }
+
+    private static List<EmbeddedFile> EmbedFiles(ModelSaveContext ctx, string directory)
+    {
         var files = new List<EmbeddedFile>();
-        if (embed)
         {
-            var names = ModelFingerprint.FilesOf(pretrained.Directory);
+            var names = ModelFingerprint.FilesOf(directory);
             for (int i = 0; i < names.Count; i++)
             {
-                string path = Path.Combine(pretrained.Directory, names[i]);
+                string path = Path.Combine(directory, names[i]);
                 long length = new FileInfo(path).Length;
                 int chunks = (int)Math.Max(1, (length + ChunkBytes - 1) / ChunkBytes);
                 using var source = File.OpenRead(path);
@@ -53,8 +71,7 @@ internal static class ModelPackage
                 files.Add(new EmbeddedFile(names[i], length, chunks));
             }
         }
-        var record = new BaseRecord(pretrained.Directory, fingerprint.Files, embed ? files : null);
-        MLNetInternals.WriteEntry(ctx, BaseEntry, s => JsonSerializer.Serialize(s, record));
+        return files;
     }
 
     /// <summary>Loads the base model for a saved transformer on <paramref name="device"/> and attaches its adapter.</summary>
@@ -67,6 +84,7 @@ internal static class ModelPackage
         var record = JsonSerializer.Deserialize<BaseRecord>(MLNetInternals.Read(ctx, BaseEntry))
             ?? throw new InvalidDataException($"The saved {what} has an empty base-model record.");
         var expected = new ModelFingerprint(record.Fingerprint);
+        if (record.FullModel) return LoadFull(ctx, record, expected, device);
         string? given = MLNetLoraCatalog.BaseModelOverride(env.ComponentCatalog);
         string dir = given ?? (record.Embedded is { } files ? Extract(ctx, files, expected) : record.BaseModelPath);
         if (!Directory.Exists(dir))
@@ -99,6 +117,28 @@ internal static class ModelPackage
         finally
         {
             Directory.Delete(tmp, recursive: true);
+        }
+    }
+
+    // A fully fine-tuned model is its own base: extract it and put back its classification head.
+    private static (PretrainedModel, LoraSettings, ModelFingerprint, bool) LoadFull(object ctx, BaseRecord record, ModelFingerprint expected, LibTorch.Device device)
+    {
+        string dir = Extract(ctx, record.Embedded ?? throw new InvalidDataException("The saved fully fine-tuned model has no embedded weights; save it again."), expected);
+        var pretrained = PretrainedModel.Load(dir, device);
+        try
+        {
+            using var checkpoint = Models.Checkpoints.ModelCheckpoint.Open(dir);
+            if (checkpoint.Contains("score.weight"))
+            {
+                using var w = checkpoint.Load("score.weight");
+                pretrained.Model.AddClassificationHead((int)w.Size(0), new LibTorch.Generator(0), w);
+            }
+            return (pretrained, new LoraSettings(), expected, true);
+        }
+        catch
+        {
+            pretrained.Dispose();
+            throw;
         }
     }
 
@@ -169,5 +209,9 @@ internal static class ModelPackage
 
     private sealed record EmbeddedFile(string Name, long Length, int Chunks);
 
-    private sealed record BaseRecord(string BaseModelPath, IReadOnlyDictionary<string, string> Fingerprint, IReadOnlyList<EmbeddedFile>? Embedded);
+    private sealed record BaseRecord(string BaseModelPath, IReadOnlyDictionary<string, string> Fingerprint, IReadOnlyList<EmbeddedFile>? Embedded)
+    {
+        /// <summary>The embedded files are the trained model itself (full fine-tuning), with no adapter.</summary>
+        public bool FullModel { get; init; }
+    }
 }

@@ -14,6 +14,10 @@ public static partial class CliOptionNames
     public static IReadOnlyDictionary<string, string> Flags { get; } = new Dictionary<string, string>
     {
         [nameof(TrainerOptions.Task)] = "--task",
+        [nameof(TrainerOptions.Method)] = "--method",
+        [nameof(TrainerOptions.FreezeLayers)] = "--freeze-layers",
+        [nameof(TrainerOptions.FreezeEmbeddings)] = "--freeze-embeddings",
+        [nameof(TrainerOptions.DoubleQuantization)] = "--no-double-quant",
         [nameof(TrainerOptions.LearningRate)] = "--lr",
         [nameof(TrainerOptions.Scheduler)] = "--scheduler",
         [nameof(TrainerOptions.WarmupSteps)] = "--warmup-steps",

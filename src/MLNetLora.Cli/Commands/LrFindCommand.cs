@@ -33,6 +33,7 @@ public sealed class LrFindCommand : ICliCommand
             new("steps", "N", "Sweep steps, one batch each (default 100, at least 5)"),
             new("chart", "FILE", "Draw loss against rate, with the suggestion marked (.png or .svg)"),
             new("csv", "FILE", "Write the curve (step, lr, loss, smoothed_loss) as CSV; '-' prints it to stdout"),
+            .. TrainingArguments.Method,
             .. TrainingArguments.Lora,
             .. TrainingArguments.Runtime,
         ]);
@@ -49,7 +50,7 @@ public sealed class LrFindCommand : ICliCommand
             throw new UsageException($"--chart '{chart}' must end in .png or .svg.");
         string? csv = args.Option("csv") is string v ? (v == "-" ? "-" : Path.GetFullPath(v)) : null;
         var o = common.Trainer;
-        using var session = TrainingSession.Open(common.ModelDir, o.Device, o.Precision, o.Lora, common.InitAdapter);
+        using var session = TrainingSession.Open(common.ModelDir, o.Device, o.ModelDType, o.Lora, common.InitAdapter);
         bool classify = common.Task == TrainingTask.Classification;
         var data = TrainingData.Load(common, session.Tokenizer, null, null, o.Seed, classify ? session.ConfigClassNames() : null);
         // The sweep sets every step's rate itself; a peak rate here only keeps the trainer from choosing (and logging) one.

@@ -28,12 +28,12 @@ public sealed class TrainCommand : ICliCommand
     public string Name => "train";
 
     /// <inheritdoc/>
-    public string Summary => "Train a LoRA adapter (causal LM or classification) with live progress, evaluation and checkpoints";
+    public string Summary => "Train a LoRA/QLoRA adapter or fine-tune every weight (causal LM or classification) with live progress, evaluation and checkpoints";
 
     /// <inheritdoc/>
     public CommandSyntax Syntax { get; } = new(
         [ModelArguments.ModelDir],
-        Grouped([.. TrainingArguments.Data, .. TrainSettings.Specs, .. TrainingArguments.Lora, .. TrainingArguments.Runtime]));
+        Grouped([.. TrainingArguments.Data, .. TrainSettings.Specs, .. TrainingArguments.Method, .. TrainingArguments.Lora, .. TrainingArguments.Runtime]));
 
     // train has over 40 options; help lists them by topic, in this order.
     private static readonly (string Group, string[] Names)[] Groups =
@@ -44,6 +44,7 @@ public sealed class TrainCommand : ICliCommand
         ("Length and batching", ["epochs", "max-steps", "batch-size", "grad-accum"]),
         ("Optimizer and watchdog", ["max-grad-norm", "weight-decay", "watchdog"]),
         ("Evaluation", ["eval-every", "early-stopping"]),
+        ("Method", ["method", "freeze-layers", "freeze-embeddings", "no-double-quant"]),
         ("LoRA", ["lora-r", "lora-alpha", "lora-dropout", "target-modules", "use-rslora", "lora-plus-ratio", "init-adapter"]),
         ("Runtime", ["seed", "no-shuffle", "device", "precision", "gradient-checkpointing"]),
     ];
@@ -66,7 +67,7 @@ public sealed class TrainCommand : ICliCommand
         bool classify = common.Task == TrainingTask.Classification;
 
         var o = settings.Trainer;
-        using var session = TrainingSession.Open(common.ModelDir, o.Device, o.Precision, settings.ResumeLora ?? o.Lora, common.InitAdapter);
+        using var session = TrainingSession.Open(common.ModelDir, o.Device, o.ModelDType, settings.ResumeLora ?? o.Lora, common.InitAdapter);
         var known = classify ? ResumedClassNames(settings) ?? session.ConfigClassNames() : null;
         var data = TrainingData.Load(common, session.Tokenizer, settings.EvalData, o.EvalSplit, o.Seed, known);
         // What the trainer will count: the rows, or the packed blocks with --packing.
@@ -110,9 +111,10 @@ public sealed class TrainCommand : ICliCommand
 
         TrainingReport.WriteSummary(context.Out, result, before, clock.Elapsed);
         var files = new List<(string, string)>();
-        if (result.Steps > 0) files.Add(("adapter", Path.Combine(settings.Output, RunFolder.AdapterFolder)));
-        string best = Path.Combine(settings.Output, RunFolder.BestAdapterFolder);
-        if (result.BestEvalLoss is not null && Directory.Exists(best)) files.Add(("best adapter", best));
+        bool full = o.Method == Training.Defaults.FineTuneMethod.Full;
+        if (result.Steps > 0) files.Add((full ? "model" : "adapter", Path.Combine(settings.Output, RunFolder.FinalFolder(o.Method))));
+        string best = Path.Combine(settings.Output, RunFolder.BestFolder(o.Method));
+        if (result.BestEvalLoss is not null && Directory.Exists(best)) files.Add((full ? "best model" : "best adapter", best));
         if (result.LastCheckpoint is not null) files.Add(("checkpoint", result.LastCheckpoint));
         files.AddRange(TrainingReport.WriteMetricsOutputs(options.MetricsFile!, settings.Chart, settings.Csv, context.Error, Path.GetFileName(common.DataPath)));
         if (labelsPath is not null) files.Add(("labels", labelsPath));
@@ -153,7 +155,7 @@ public sealed class TrainCommand : ICliCommand
         };
         if (labels is not null)
             rows.Add(("classes", string.Join(", ", data.ClassNames.Select((n, i) => $"{i}={n}")) + $" (written to {labels})"));
-        rows.Add(("adapters", session.DescribeAdapters()));
+        rows.Add(o.Method == Training.Defaults.FineTuneMethod.Full ? ("weights", session.DescribeTrainedWeights(o)) : ("adapters", session.DescribeAdapters()));
         rows.Add(("plan", TrainingReport.Plan(o, trainCount)));
         if (s.ResumeState is { } st) rows.Add(("resume", $"from {s.ResumeCheckpoint} at step {st.Step}"));
         TrainingReport.WriteRows(w, rows);

@@ -48,6 +48,13 @@ public static class TrainingArguments
         ["bf16"] = LibTorch.DType.BFloat16,
     };
 
+    private static readonly Dictionary<string, FineTuneMethod> Methods = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["lora"] = FineTuneMethod.Lora,
+        ["qlora"] = FineTuneMethod.QLora,
+        ["full"] = FineTuneMethod.Full,
+    };
+
     private static readonly string[] LoraShapeOptions = ["lora-r", "lora-alpha", "lora-dropout", "target-modules", "use-rslora"];
 
     /// <summary>The data options.</summary>
@@ -62,6 +69,17 @@ public static class TrainingArguments
         new("use-chat-template", null, "Render prompt/response rows as a user and an assistant turn with the model's chat template (messages rows always are)"),
         new("chat-template", "FILE", "A Jinja chat template to use instead of the model's"),
     ];
+
+    /// <summary>The method options: what is trained.</summary>
+    public static IReadOnlyList<OptionSpec> Method { get; } =
+    [
+        new("method", "M", $"lora (default; adapters over a frozen base), qlora (adapters over a 4-bit NF4 base) or full (every weight; default rate {RateText(FineTuneMethod.Full)} instead of {RateText(FineTuneMethod.Lora)})"),
+        new("freeze-layers", "N", "Full fine-tuning: keep the first N decoder layers frozen"),
+        new("freeze-embeddings", null, "Full fine-tuning: keep the token embeddings (and a tied LM head) frozen"),
+        new("no-double-quant", null, "QLoRA: keep the 4-bit blocks' scales in float32 instead of quantizing them to 8 bits"),
+    ];
+
+    private static string RateText(FineTuneMethod m) => Training.Schedules.RateText.Format(TrainingDefaults.LearningRate(m));
 
     /// <summary>The LoRA options.</summary>
     public static IReadOnlyList<OptionSpec> Lora { get; } =
@@ -124,10 +142,18 @@ public static class TrainingArguments
         if (init is not null && loraGiven)
             throw new UsageException($"--init-adapter brings its own rank, alpha, dropout and target modules (from its adapter_config.json); drop --{LoraShapeOptions.First(args.Has)}.");
 
+        var method = OptionValues.Choice(args, "method", Methods) ?? d.Method;
+        if (method == FineTuneMethod.Full && (loraGiven || args.Has("lora-plus-ratio")))
+            throw new UsageException($"--{LoraShapeOptions.Concat(["lora-plus-ratio"]).First(args.Has)} shapes LoRA adapters, which --method full does not train (it trains every weight); drop it, or use --method lora.");
+        if (method == FineTuneMethod.Full && init is not null)
+            throw new UsageException("--init-adapter starts from LoRA adapters, which --method full does not train; merge the adapter into the base first (mlnetlora merge) and fine-tune the merged model, or use --method lora.");
+
         ulong? seed = OptionValues.ULong(args, "seed");
         var trainer = d with
         {
             Task = task, MaxLength = maxLength, Lora = lora,
+            Method = method, FreezeEmbeddings = args.Has("freeze-embeddings"), FreezeLayers = OptionValues.Int(args, "freeze-layers", 0, 1 << 16) ?? 0,
+            DoubleQuantization = !args.Has("no-double-quant"),
             LoraPlusRatio = OptionValues.Double(args, "lora-plus-ratio", 0, minExclusive: true, hint: "16 is the LoRA+ paper's suggestion") ?? d.LoraPlusRatio,
             BatchSize = OptionValues.Int(args, "batch-size", 1, 1 << 16) ?? d.BatchSize,
             Seed = seed ?? d.Seed, Shuffle = !args.Has("no-shuffle"),

@@ -101,6 +101,20 @@ public sealed partial class TrainingSession : IDisposable
                (Pretrained.Model.ScoreHead is { } h ? $" + classification head ({h.Weight.Size(0)} classes)" : "");
     }
 
+    /// <summary>One line on what full fine-tuning trains, for the log (after the trainer set it up).</summary>
+    public string DescribeTrainedWeights(TrainerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var m = Pretrained.Model;
+        long all = m.NamedWeights().Sum(kv => kv.Value.NumEl);
+        var frozen = new List<string>();
+        if (options.FreezeEmbeddings) frozen.Add("embeddings");
+        if (options.FreezeLayers > 0) frozen.Add($"layers 0-{options.FreezeLayers - 1}");
+        return $"full fine-tuning of {m.TrainableWeights.Count} tensors, {m.TrainableWeightCount / 1e6:0.##}M of {all / 1e6:0.##}M parameters" +
+               (frozen.Count > 0 ? $" ({string.Join(" and ", frozen)} frozen)" : "") +
+               (m.ScoreHead is { } h ? $" + classification head ({h.Weight.Size(0)} classes)" : "");
+    }
+
     /// <summary>Frees the model.</summary>
     public void Dispose() => Pretrained.Dispose();
 

@@ -261,7 +261,7 @@ public sealed partial class LoraTrainer : IDisposable
                 "Merge them into the base first (mlnetlora merge, or PretrainedModel.SaveMerged) and fine-tune the merged model, or keep Method = Lora.");
         if (model.ComputeDType is DType.BFloat16 or DType.Float16)
             throw new TrainerOptionException(nameof(TrainerOptions.Method), $"Method Full updates every weight in place in the model's dtype ({model.ComputeDType}), " +
-                "whose 8-bit mantissa rounds typical updates (a rate of 1e-5 moves a weight by about 1e-5 of its size) to nothing. Load the model in float32 for full fine-tuning, or use Method = Lora.");
+                "whose short mantissa rounds typical updates (a rate of 1e-5 moves a weight by about 1e-5 of its size) to nothing. Load the model in float32 for full fine-tuning, or use Method = Lora.");
         if (Options.FreezeLayers > model.Layers.Count)
             throw new TrainerOptionException(nameof(TrainerOptions.FreezeLayers), $"FreezeLayers is {Options.FreezeLayers} but the model has {model.Layers.Count} layers; freeze at most {model.Layers.Count}.");
         if (model.TrainableWeights.Count == 0)

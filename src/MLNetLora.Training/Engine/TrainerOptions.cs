@@ -103,6 +103,12 @@ public sealed partial record TrainerOptions
     /// <summary>Compute dtype front ends load the base weights in; null = the device's default (float32 on CPU, bfloat16 on CUDA).</summary>
     public DType? Precision { get; init; }
 
+    /// <summary>
+    /// The dtype to load the model in: <see cref="Precision"/>, else float32 for full fine-tuning
+    /// (whose in-place updates bfloat16 would round away), else null for the device's default.
+    /// </summary>
+    public DType? ModelDType => Precision ?? (Method == FineTuneMethod.Full ? DType.Float32 : null);
+
     /// <summary>Seed for LoRA init, head init, data order, dropout and evaluation splits; a CPU run with the same seed repeats bit for bit.</summary>
     public ulong Seed { get; init; } = TrainingDefaults.Seed;
 

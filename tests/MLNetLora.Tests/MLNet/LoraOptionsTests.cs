@@ -16,7 +16,7 @@ public sealed class LoraOptionsTests : TempDirFixture
     private static readonly Dictionary<string, string> NotAnOption = new()
     {
         ["Task"] = "chosen by the options type (classification or generation)",
-        ["Method"] = "only LoRA is implemented; other methods are refused by the training layer",
+        ["ModelDType"] = "derived from Precision and Method",
         ["EvalSplit"] = "ML.NET splits data itself (mlContext.Data.TrainTestSplit); ValidationSet takes the result",
         ["MetricsFile"] = "metrics.jsonl inside OutputDirectory",
         ["BaseModelNameOrPath"] = "ModelPath",
