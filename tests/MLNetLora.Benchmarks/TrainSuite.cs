@@ -2,6 +2,7 @@ using System.Diagnostics;
 using MLNetLora.LibTorch;
 using MLNetLora.Models.Lora;
 using MLNetLora.Models.Transformer;
+using MLNetLora.Training.Optim;
 
 namespace MLNetLora.Benchmarks;
 
@@ -34,8 +35,21 @@ internal static class TrainSuite
         double matmulGflops = 2.0 * Batch * Seq * Hidden * Inter / matmul / 1e9;
         double forward = Median(reps, () => Time(() => model.ComputeLogits(ids).Dispose()));
         double step = Median(reps, () => Time(() => model.CausalLmStep(ids, labels).DEmbeddings!.Dispose()));
+        using var loraAdam = new AdamW([new ParameterGroup("lora", model.Adapters.Values.SelectMany(a => new[] { a.A, a.B }).ToList(),
+            model.Adapters.Values.SelectMany(a => new[] { a.GradA, a.GradB }).ToList())]);
+        double loraOptimizer = Median(reps, () => Time(() => loraAdam.Update(1e-4)));
         model.GradientCheckpointing = true;
         double stepCkpt = Median(reps, () => Time(() => model.CausalLmStep(ids, labels).DEmbeddings!.Dispose()));
+
+        // Full fine-tuning of the same weights: the step adds the weight-gradient matmuls (another 2·P·N),
+        // and AdamW updates every parameter instead of the adapters' 1.6%.
+        model.RemoveLora();
+        model.GradientCheckpointing = false;
+        model.TrainBaseWeights(new FullTuningSettings());
+        double fullStep = Median(reps, () => Time(() => { model.ZeroGrad(); model.CausalLmStep(ids, labels).DEmbeddings!.Dispose(); }));
+        using var fullAdam = new AdamW([new ParameterGroup("weights", model.TrainableWeights.Select(w => w.Value).ToList(), model.TrainableWeights.Select(w => w.Grad).ToList())]);
+        double fullOptimizer = Median(reps, () => Time(() => fullAdam.Update(1e-5)));
+        long trained = model.TrainableWeightCount;
 
         // Matmul FLOPs only (attention adds ~4%): forward 2·P·N; a LoRA step adds the input-gradient
         // matmuls (another 2·P·N) and the small LoRA factor gradients.
@@ -47,6 +61,11 @@ internal static class TrainSuite
             Row("forward (logits)", forward, 2 * p * tokens / forward / 1e9, 2 * p * tokens / forward / 1e9 / matmulGflops, tokens / forward),
             Row("LoRA train step", step, 4 * p * tokens / step / 1e9, 4 * p * tokens / step / 1e9 / matmulGflops, tokens / step),
             Row("LoRA train step, gradient checkpointing", stepCkpt, 6 * p * tokens / stepCkpt / 1e9, 6 * p * tokens / stepCkpt / 1e9 / matmulGflops, tokens / stepCkpt),
+            Row("LoRA AdamW update (adapters only)", loraOptimizer, 0, 0, null),
+            Row("full fine-tuning step (every weight gradient)", fullStep, 6 * p * tokens / fullStep / 1e9, 6 * p * tokens / fullStep / 1e9 / matmulGflops, tokens / fullStep),
+            Row($"full fine-tuning AdamW update ({trained / 1e6:F1}M parameters)", fullOptimizer, 0, 0, null),
+            Row("full fine-tuning step + AdamW", fullStep + fullOptimizer, 6 * p * tokens / (fullStep + fullOptimizer) / 1e9,
+                6 * p * tokens / (fullStep + fullOptimizer) / 1e9 / matmulGflops, tokens / (fullStep + fullOptimizer)),
         };
         Console.WriteLine("| case | median s | GFLOP/s | vs matmul | tokens/s |");
         Console.WriteLine("|---|---:|---:|---:|---:|");

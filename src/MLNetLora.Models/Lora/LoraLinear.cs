@@ -6,9 +6,10 @@ namespace MLNetLora.Models.Lora;
 /// A drop-in linear layer <c>y = x Wᵀ + b + scale · (drop(x) Aᵀ) Bᵀ</c> with a frozen base weight
 /// and an optional LoRA adapter. Forward and backward sit side by side; backward returns dx and
 /// accumulates the adapter's gradients, and W's and b's only when full fine-tuning gave them
-/// gradient buffers (<see cref="GradWeight"/>, <see cref="GradBias"/>).
+/// gradient buffers (<see cref="GradWeight"/>, <see cref="GradBias"/>). A DoRA adapter takes
+/// the path in LoraLinear.Dora.cs.
 /// </summary>
-public sealed class LoraLinear : IDisposable
+public sealed partial class LoraLinear : IDisposable
 {
     /// <summary>Wraps a frozen weight (out, in) and optional bias (out).</summary>
     public LoraLinear(string name, Tensor weight, Tensor? bias, LoraAdapter? adapter = null, double dropout = 0)
@@ -56,10 +57,13 @@ public sealed class LoraLinear : IDisposable
         internal Tensor? XDropped;          // (N.., in) input to A after dropout, when dropout is on
         internal Tensor? XA;                // (N.., r)
         internal Tensor? DropMask;          // (N.., in) already divided by (1 - p)
+        internal Tensor? DoraNorm;          // (out) DoRA's detached ‖W + scale·B·A‖_row, adapter dtype
+        internal Tensor? DoraScale;         // (out) DoRA's m / norm, adapter dtype
+        internal Tensor? DoraDirection;     // (N.., out) DoRA's xd Wᵀ + scale·xd Aᵀ Bᵀ, before the magnitude scale
 
         internal IEnumerable<Tensor> Tensors()
         {
-            foreach (var t in new[] { X, XDropped, XA, DropMask })
+            foreach (var t in new[] { X, XDropped, XA, DropMask, DoraNorm, DoraScale, DoraDirection })
                 if (t is not null) yield return t;
         }
     }
@@ -72,20 +76,15 @@ public sealed class LoraLinear : IDisposable
     public Tensor Forward(Tensor x, Saved? saved = null, Generator? dropoutGenerator = null)
     {
         ArgumentNullException.ThrowIfNull(x);
+        if (Adapter is { IsDora: true }) return ForwardDora(x, saved, dropoutGenerator);
         using var scope = TensorScope.Begin();
         var y = x.Linear(Weight, Bias);                                      // (.., out)
         if (Adapter is not null)
         {
             var a = Adapter.A.DType == x.DType ? Adapter.A : Adapter.A.To(x.DType);   // (r, in)
             var b = Adapter.B.DType == x.DType ? Adapter.B : Adapter.B.To(x.DType);   // (out, r)
-            Tensor xd = x;
-            Tensor? mask = null;
-            if (Dropout > 0 && dropoutGenerator is not null)
-            {
-                using var keep = Tensor.Rand(x.Shape, dropoutGenerator, 0, 1, DType.Float32, x.Device);
-                mask = (keep.Gt(Dropout)).To(x.DType) * (1.0 / (1 - Dropout));     // (.., in)
-                xd = x * mask;
-            }
+            var mask = DropoutMask(x, dropoutGenerator);                      // (.., in) or null
+            var xd = mask is null ? x : x * mask;                            // (.., in)
             var xa = xd.Linear(a);                                           // (.., r)
             y = y + xa.Linear(b) * Adapter.Scale;                            // (.., out)
             if (saved is not null)
@@ -111,6 +110,7 @@ public sealed class LoraLinear : IDisposable
     {
         ArgumentNullException.ThrowIfNull(dy);
         ArgumentNullException.ThrowIfNull(saved);
+        if (Adapter is { IsDora: true }) return BackwardDora(dy, saved, needInputGrad);
         using var scope = TensorScope.Begin();
         Tensor? dx = needInputGrad ? dy.MatMul(Weight) : null;              // (.., in)
         if (GradWeight is not null || GradBias is not null)
@@ -141,12 +141,21 @@ public sealed class LoraLinear : IDisposable
         return dx is null ? null : scope.Keep(dx);
     }
 
-    /// <summary>Folds the adapter into the base weight (<c>W += scale·B·A</c>) and removes it.</summary>
+    // The inverted-dropout mask on the adapter's input (kept entries are 1/(1-p)), or null when dropout is off
+    // or this is evaluation (no generator). Call inside a scope.
+    private Tensor? DropoutMask(Tensor x, Generator? dropoutGenerator)
+    {
+        if (!(Dropout > 0) || dropoutGenerator is null) return null;
+        using var keep = Tensor.Rand(x.Shape, dropoutGenerator, 0, 1, DType.Float32, x.Device);
+        return keep.Gt(Dropout).To(x.DType) * (1.0 / (1 - Dropout));       // (.., in)
+    }
+
+    /// <summary>Folds the adapter into the base weight (<c>W += scale·B·A</c>, or DoRA's rescaled <c>W + scale·B·A</c>) and removes it.</summary>
     public void Merge()
     {
         if (Adapter is null) return;
         using var scope = TensorScope.Begin();
-        var merged = Weight + Adapter.DeltaWeight().To(Weight.DType);
+        var merged = Adapter.MergedWeight(Weight);
         var old = Weight;
         Weight = scope.Keep(merged).DetachFromScopes();
         old.Dispose();

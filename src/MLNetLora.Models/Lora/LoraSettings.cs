@@ -7,7 +7,7 @@ namespace MLNetLora.Models.Lora;
 /// modules (names, or a regular expression), excluded modules, the layers to transform, per-module
 /// rank and alpha patterns, and the scale <c>alpha/r</c> (or <c>alpha/√r</c> with rsLoRA). Matching
 /// follows PEFT's <c>check_target_module_exists</c> and <c>get_pattern_key</c> on full module names
-/// such as <c>model.layers.3.self_attn.q_proj</c>.
+/// such as <c>model.layers.3.self_attn.q_proj</c>. <see cref="UseDora"/> turns on PEFT's DoRA variant.
 /// </summary>
 public sealed record LoraSettings
 {
@@ -53,6 +53,13 @@ public sealed record LoraSettings
 
     /// <summary>Use rank-stabilised scaling alpha/√r.</summary>
     public bool UseRsLora { get; init; }
+
+    /// <summary>
+    /// PEFT's <c>use_dora</c>: weight-decomposed LoRA. Each adapted layer also trains a magnitude vector m
+    /// (out) and computes <c>m / ‖W + scale·B·A‖_row ⊙ (x Wᵀ + scale·x Aᵀ Bᵀ) + b</c>, the norm
+    /// treated as a constant in backward (DoRA paper §4.3).
+    /// </summary>
+    public bool UseDora { get; init; }
 
     /// <summary>The factor applied to <c>B·A·x</c> for modules without a pattern entry.</summary>
     public double Scale => ScaleOf(Rank, Alpha);

@@ -10,7 +10,8 @@ namespace MLNetLora.Models.Lora;
 /// Reads and writes LoRA adapters in Hugging Face PEFT's format: <c>adapter_config.json</c> and
 /// <c>adapter_model.safetensors</c> with keys such as
 /// <c>base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight</c> (A is (r, in), B is (out, r)),
-/// plus <c>base_model.model.score.weight</c> for a sequence-classification head saved as a
+/// DoRA's magnitude as <c>....q_proj.lora_magnitude_vector</c> (out) (PEFT drops the <c>.weight</c> of its
+/// <c>DoraLinearLayer</c> parameter when saving), plus <c>base_model.model.score.weight</c> for a sequence-classification head saved as a
 /// <c>modules_to_save</c> module.
 /// </summary>
 public static class PeftAdapterIO
@@ -22,6 +23,9 @@ public static class PeftAdapterIO
     public const string WeightsFileName = "adapter_model.safetensors";
 
     private const string Prefix = "base_model.model.";
+
+    // PEFT's saved name of DoRA's magnitude; PEFT's loader also accepts it with the parameter's ".weight".
+    private const string MagnitudeSuffix = ".lora_magnitude_vector";
 
     /// <summary>Writes the model's adapters (and classification head) so that <c>PeftModel.from_pretrained</c> loads them.</summary>
     /// <param name="model">A model with adapters.</param>
@@ -43,6 +47,7 @@ public static class PeftAdapterIO
                 // Stored in the adapter's own dtype (float32, or float64 in gradient-check models) so a resumed run continues bit for bit.
                 tensors.Add(new(Prefix + name + ".lora_A.weight", a.A.To(Device.Cpu)));
                 tensors.Add(new(Prefix + name + ".lora_B.weight", a.B.To(Device.Cpu)));
+                if (a.Magnitude is not null) tensors.Add(new(Prefix + name + MagnitudeSuffix, a.Magnitude.To(Device.Cpu)));
             }
             if (model.ScoreHead is not null) tensors.Add(new(Prefix + "score.weight", model.ScoreHead.Weight.To(Device.Cpu)));
             SafeTensorsWriter.Write(Path.Combine(directory, WeightsFileName), tensors, new Dictionary<string, string> { ["format"] = "pt" });
@@ -83,7 +88,7 @@ public static class PeftAdapterIO
             ["r"] = settings.Rank,
             ["target_modules"] = new JsonArray(targets.Select(t => (JsonNode)t).ToArray()),
             ["task_type"] = model.ScoreHead is null ? "CAUSAL_LM" : "SEQ_CLS",
-            ["use_dora"] = false,
+            ["use_dora"] = model.Adapters.Values.Any(a => a.IsDora),
             ["use_rslora"] = settings.UseRsLora,
         };
         AtomicWriteText(Path.Combine(directory, ConfigFileName), config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
@@ -94,8 +99,8 @@ public static class PeftAdapterIO
     /// <c>LoraConfig</c> that changes what a saved adapter computes is either read (<c>r</c>,
     /// <c>lora_alpha</c>, <c>use_rslora</c>, <c>target_modules</c> as a list or a regex,
     /// <c>exclude_modules</c>, <c>layers_to_transform</c>/<c>layers_pattern</c>, <c>rank_pattern</c>,
-    /// <c>alpha_pattern</c>, <c>bias</c> and <c>modules_to_save</c>, whose tensors <see cref="Load"/>
-    /// applies) or refused by name (DoRA, <c>lora_bias</c>, <c>fan_in_fan_out</c>, weight-modifying
+    /// <c>alpha_pattern</c>, <c>use_dora</c>, <c>bias</c> and <c>modules_to_save</c>, whose tensors <see cref="Load"/>
+    /// applies) or refused by name (<c>lora_bias</c>, <c>fan_in_fan_out</c>, weight-modifying
     /// initialisations, <c>layer_replication</c>, <c>target_parameters</c>, <c>trainable_token_indices</c>,
     /// other <c>peft_type</c>s).
     /// </summary>
@@ -124,8 +129,6 @@ public static class PeftAdapterIO
         {
             if (root["peft_type"]?.GetValue<string>() is string pt && pt != "LORA")
                 throw new CheckpointException($"{path} describes a {pt} adapter (peft_type); only LORA adapters are supported.", path);
-            if (root["use_dora"]?.GetValue<bool>() == true)
-                throw new CheckpointException($"{path} is a DoRA adapter (use_dora=true), which MLNetLora does not implement.", path);
             if (root["lora_bias"]?.GetValue<bool>() == true) throw Refuse("lora_bias=true", "adds a trained bias to lora_B");
             if (root["fan_in_fan_out"]?.GetValue<bool>() == true) throw Refuse("fan_in_fan_out=true", "transposes the base weights (GPT-2 Conv1D layers)");
             if (root["init_lora_weights"] is JsonValue init && init.TryGetValue<string>(out var how) && how is not ("gaussian" or "true" or "false"))
@@ -173,6 +176,7 @@ public static class PeftAdapterIO
                 RankPattern = (root["rank_pattern"] as JsonObject)?.ToDictionary(kv => kv.Key, kv => kv.Value!.GetValue<int>()) ?? [],
                 AlphaPattern = (root["alpha_pattern"] as JsonObject)?.ToDictionary(kv => kv.Key, kv => kv.Value!.GetValue<double>()) ?? [],
                 UseRsLora = root["use_rslora"]?.GetValue<bool>() ?? false,
+                UseDora = root["use_dora"]?.GetValue<bool>() ?? false,
             };
             settings.Validate();
             return new AdapterConfig(settings, bias, modules);
@@ -203,7 +207,7 @@ public static class PeftAdapterIO
     /// their weights; a saved classification head is loaded too.
     /// </summary>
     /// <returns>The adapter's settings.</returns>
-    /// <exception cref="CheckpointException">Files are missing, or a tensor is missing or has the wrong shape.</exception>
+    /// <exception cref="CheckpointException">Files are missing, or a tensor is missing (a <c>use_dora</c> adapter's <c>lora_magnitude_vector</c> among them) or has the wrong shape.</exception>
     public static LoraSettings Load(DecoderModel model, string directory)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -217,6 +221,7 @@ public static class PeftAdapterIO
         {
             CopyInto(file, Prefix + name + ".lora_A.weight", a.A);
             CopyInto(file, Prefix + name + ".lora_B.weight", a.B);
+            if (a.Magnitude is not null) CopyMagnitude(file, Prefix + name + MagnitudeSuffix, a.Magnitude);
         }
         if (file.Contains(Prefix + "score.weight"))
         {
@@ -271,6 +276,16 @@ public static class PeftAdapterIO
         if (!t.Shape.SequenceEqual(target.Shape))
             throw new CheckpointException($"Tensor '{key}' has shape [{string.Join(",", t.Shape)}] but the model expects [{string.Join(",", target.Shape)}].", file.Path);
         target.CopyFrom(t);
+    }
+
+    // A use_dora adapter without its magnitude would silently run with m = ‖W‖ (the init), i.e. not the trained adapter.
+    private static void CopyMagnitude(SafeTensorsFile file, string key, Tensor target)
+    {
+        if (file.Contains(key)) CopyInto(file, key, target);
+        else if (file.Contains(key + ".weight")) CopyInto(file, key + ".weight", target);
+        else
+            throw new CheckpointException($"{file.Path} has no DoRA magnitude '{key}', which use_dora=true in its {ConfigFileName} requires. " +
+                "Was the adapter saved by a PEFT version without DoRA, or edited by hand?", file.Path);
     }
 
     private static void AtomicWriteText(string path, string text)

@@ -105,7 +105,8 @@ public sealed partial class DecoderModel : IDisposable
 
     /// <summary>
     /// Puts LoRA adapters on every linear layer that <paramref name="settings"/> targets, initialised
-    /// as PEFT does (A Kaiming-uniform from <paramref name="generator"/>, B zero).
+    /// as PEFT does (A Kaiming-uniform from <paramref name="generator"/>, B zero; with
+    /// <see cref="LoraSettings.UseDora"/> the magnitude set to the base weight's row norms).
     /// </summary>
     /// <exception cref="ArgumentException">The settings are invalid or target nothing in this model.</exception>
     public void AddLora(LoraSettings settings, Generator generator)
@@ -117,8 +118,9 @@ public sealed partial class DecoderModel : IDisposable
         foreach (var lin in Linears)
         {
             if (!settings.Targets(lin.Name)) continue;
-            var adapter = new LoraAdapter(lin.Name, lin.InFeatures, lin.OutFeatures, settings.RankFor(lin.Name), settings.ScaleFor(lin.Name), adapterType, Device);
+            var adapter = new LoraAdapter(lin.Name, lin.InFeatures, lin.OutFeatures, settings.RankFor(lin.Name), settings.ScaleFor(lin.Name), adapterType, Device, settings.UseDora);
             adapter.ResetParameters(generator);
+            if (settings.UseDora) adapter.InitMagnitude(lin.Weight);
             lin.Adapter = adapter;
             lin.Dropout = settings.Dropout;
             adapters[lin.Name] = adapter;

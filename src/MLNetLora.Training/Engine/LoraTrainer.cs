@@ -288,6 +288,9 @@ public sealed partial class LoraTrainer : IDisposable
             new("lora_A", model.Adapters.Values.Select(a => a.A).ToList(), model.Adapters.Values.Select(a => a.GradA).ToList(), 1.0, Options.WeightDecay),
             new("lora_B", model.Adapters.Values.Select(a => a.B).ToList(), model.Adapters.Values.Select(a => a.GradB).ToList(), Options.LoraPlusRatio, Options.WeightDecay),
         };
+        var dora = model.Adapters.Values.Where(a => a.IsDora).ToList();
+        if (dora.Count > 0)
+            groups.Add(new("lora_magnitude", dora.Select(a => a.Magnitude!).ToList(), dora.Select(a => a.GradMagnitude!).ToList(), 1.0, Options.WeightDecay));
         if (model.ScoreHead is not null)
             groups.Add(new("score", [model.ScoreHead.Weight], [model.ScoreHead.Grad], Options.HeadRateMultiplier, Options.HeadWeightDecay));
         return new AdamW(groups, Options.Adam.Beta1, Options.Adam.Beta2, Options.Adam.Eps);

@@ -184,8 +184,8 @@ public static class TrainingCheckpoint
             .Where(x => x.Ok && File.Exists(Path.Combine(x.Dir, StateFileName)))
             .OrderByDescending(x => x.N).Select(x => x.Dir);
 
-    /// <summary>Copies the adapter weights and optimizer moments of a checkpoint into a prepared trainer's model and optimizer.</summary>
-    /// <exception cref="CheckpointException">A tensor is missing or has another shape (the checkpoint is from another model or LoRA setup).</exception>
+    /// <summary>Copies the adapter weights (DoRA magnitudes included) and optimizer moments of a checkpoint into a prepared trainer's model and optimizer.</summary>
+    /// <exception cref="CheckpointException">A tensor is missing or has another shape, or the checkpoint is DoRA and the run is not (the checkpoint is from another model or LoRA setup).</exception>
     public static void LoadTensors(string directory, DecoderModel model, AdamW optimizer)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -206,6 +206,10 @@ public static class TrainingCheckpoint
             {
                 Copy(adapter, $"base_model.model.{name}.lora_A.weight", a.A);
                 Copy(adapter, $"base_model.model.{name}.lora_B.weight", a.B);
+                string magnitude = $"base_model.model.{name}.lora_magnitude_vector";
+                if (a.Magnitude is not null) Copy(adapter, magnitude, a.Magnitude);
+                else if (adapter.Contains(magnitude))
+                    throw new CheckpointException($"{adapter.Path} is a DoRA checkpoint ('{magnitude}') but this run trains plain LoRA; resume with LoraSettings.UseDora = true.", adapter.Path);
             }
             if (model.ScoreHead is not null) Copy(adapter, "base_model.model.score.weight", model.ScoreHead.Weight);
         }

@@ -22,7 +22,7 @@ internal sealed class TrainingSnapshot : IDisposable
     public static TrainingSnapshot Take(DecoderModel model, AdamW optimizer, long step)
     {
         var s = new TrainingSnapshot(step, optimizer.Step);
-        var live = model.Adapters.Values.SelectMany(a => new[] { a.A, a.B })
+        var live = model.Adapters.Values.SelectMany(a => a.Magnitude is null ? new[] { a.A, a.B } : [a.A, a.B, a.Magnitude])
             .Concat(model.ScoreHead is null ? [] : [model.ScoreHead.Weight])
             .Concat(model.TrainableWeights.Select(w => w.Value))
             .Concat(optimizer.StateTensors().SelectMany(t => new[] { t.ExpAvg, t.ExpAvgSq }));

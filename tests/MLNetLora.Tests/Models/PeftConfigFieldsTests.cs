@@ -169,7 +169,6 @@ public sealed class PeftConfigFieldsTests : TempDirFixture
     [TestCase("layer_replication", "[[0, 2]]", "layer_replication")]
     [TestCase("modules_to_save", "[\"mlp\"]", "modules_to_save \"mlp\"")]
     [TestCase("alora_invocation_tokens", "[5, 6]", "alora_invocation_tokens")]
-    [TestCase("use_dora", "true", "DoRA")]
     [TestCase("peft_type", "\"IA3\"", "IA3")]
     public void UnsupportedField_RefusedByName(string field, string json, string named)
     {
