@@ -118,6 +118,9 @@ public abstract class LoraTrainingOptions
     /// <summary>Rank-stabilised scaling alpha/sqrt(r).</summary>
     public bool UseRsLora;
 
+    /// <summary>DoRA: LoRA with a trained magnitude per output row (PEFT's <c>use_dora</c>). Default false.</summary>
+    public bool UseDora;
+
     /// <summary>LoRA+: B's rate is this multiple of A's (1 = plain LoRA).</summary>
     public double LoraPlusRatio;
 
@@ -195,7 +198,7 @@ public abstract class LoraTrainingOptions
         MaxGradNorm = d.MaxGradNorm; WeightDecay = d.WeightDecay; HeadWeightDecay = d.HeadWeightDecay; HeadRateMultiplier = d.HeadRateMultiplier;
         (AdamBeta1, AdamBeta2, AdamEpsilon) = d.Adam;
         MaxLength = d.MaxLength; Shuffle = d.Shuffle;
-        LoraRank = d.Lora.Rank; LoraAlpha = d.Lora.Alpha; LoraDropout = d.Lora.Dropout; TargetModules = d.Lora.TargetModules; UseRsLora = d.Lora.UseRsLora;
+        LoraRank = d.Lora.Rank; LoraAlpha = d.Lora.Alpha; LoraDropout = d.Lora.Dropout; TargetModules = d.Lora.TargetModules; UseRsLora = d.Lora.UseRsLora; UseDora = d.Lora.UseDora;
         LoraPlusRatio = d.LoraPlusRatio; Seed = d.Seed; EvalEvery = d.EvalEvery; EarlyStoppingPatience = d.EarlyStoppingPatience;
         CheckpointEvery = d.CheckpointEvery; KeepCheckpoints = d.KeepCheckpoints; Watchdog = d.Watchdog; DetectLossSpikes = d.DetectLossSpikes;
         GradientCheckpointing = d.GradientCheckpointing; Precision = d.Precision;
@@ -212,7 +215,7 @@ public abstract class LoraTrainingOptions
         HeadRateMultiplier = HeadRateMultiplier, Adam = (AdamBeta1, AdamBeta2, AdamEpsilon), MaxLength = MaxLength, Shuffle = Shuffle,
         Lora = new LoraSettings
         {
-            Rank = LoraRank, Alpha = LoraAlpha, Dropout = LoraDropout, TargetModules = TargetModules?.ToArray() ?? [], UseRsLora = UseRsLora,
+            Rank = LoraRank, Alpha = LoraAlpha, Dropout = LoraDropout, TargetModules = TargetModules?.ToArray() ?? [], UseRsLora = UseRsLora, UseDora = UseDora,
         },
         LoraPlusRatio = LoraPlusRatio, Seed = Seed, EvalEvery = EvalEvery, EarlyStoppingPatience = EarlyStoppingPatience,
         OutputDirectory = OutputDirectory, CheckpointEvery = CheckpointEvery, KeepCheckpoints = KeepCheckpoints,

@@ -16,6 +16,7 @@ internal static partial class MLOptionNames
         ["Lora.Dropout"] = nameof(LoraTrainingOptions.LoraDropout),
         ["Lora.TargetModules"] = nameof(LoraTrainingOptions.TargetModules),
         ["Lora.UseRsLora"] = nameof(LoraTrainingOptions.UseRsLora),
+        ["Lora.UseDora"] = nameof(LoraTrainingOptions.UseDora),
         ["Adam"] = "AdamBeta1/AdamBeta2/AdamEpsilon",
     };
 

@@ -37,6 +37,7 @@ public static partial class CliOptionNames
         ["Lora.Alpha"] = "--lora-alpha",
         ["Lora.Dropout"] = "--lora-dropout",
         ["Lora.TargetModules"] = "--target-modules",
+        ["Lora.UseDora"] = "--dora",
         ["TargetModules"] = "--target-modules",
         ["TextFields"] = "--text-fields",
         ["LabelField"] = "--label-field",

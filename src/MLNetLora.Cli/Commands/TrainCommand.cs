@@ -45,7 +45,7 @@ public sealed class TrainCommand : ICliCommand
         ("Optimizer and watchdog", ["max-grad-norm", "weight-decay", "watchdog"]),
         ("Evaluation", ["eval-every", "early-stopping"]),
         ("Method", ["method", "freeze-layers", "freeze-embeddings", "no-double-quant"]),
-        ("LoRA", ["lora-r", "lora-alpha", "lora-dropout", "target-modules", "use-rslora", "lora-plus-ratio", "init-adapter"]),
+        ("LoRA", ["lora-r", "lora-alpha", "lora-dropout", "target-modules", "use-rslora", "dora", "lora-plus-ratio", "init-adapter"]),
         ("Runtime", ["seed", "no-shuffle", "device", "precision", "gradient-checkpointing"]),
     ];
 

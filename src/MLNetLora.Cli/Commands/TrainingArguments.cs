@@ -55,7 +55,7 @@ public static class TrainingArguments
         ["full"] = FineTuneMethod.Full,
     };
 
-    private static readonly string[] LoraShapeOptions = ["lora-r", "lora-alpha", "lora-dropout", "target-modules", "use-rslora"];
+    private static readonly string[] LoraShapeOptions = ["lora-r", "lora-alpha", "lora-dropout", "target-modules", "use-rslora", "dora"];
 
     /// <summary>The data options.</summary>
     public static IReadOnlyList<OptionSpec> Data { get; } =
@@ -89,6 +89,7 @@ public static class TrainingArguments
         new("lora-dropout", "P", $"Dropout on the LoRA input, in [0, 1) (default {TrainingDefaults.LoraDropout})"),
         new("target-modules", "LIST", "Comma list of module names (q_proj,v_proj,...) or all-linear (default)"),
         new("use-rslora", null, "Scale by alpha/sqrt(r) (rank-stabilised LoRA)"),
+        new("dora", null, "DoRA: LoRA with a trained magnitude per output row (PEFT's use_dora; also with --method qlora)"),
         new("lora-plus-ratio", "X", "LoRA+: B learns X times faster than A (default 1 = plain LoRA)"),
         new("init-adapter", "DIR", "Start from this PEFT adapter instead of fresh adapters"),
     ];
@@ -136,6 +137,7 @@ public static class TrainingArguments
             Dropout = OptionValues.Double(args, "lora-dropout", 0, 1, maxExclusive: true) ?? d.Lora.Dropout,
             TargetModules = TargetModules(args) ?? d.Lora.TargetModules,
             UseRsLora = args.Has("use-rslora"),
+            UseDora = args.Has("dora"),
         };
         bool loraGiven = LoraShapeOptions.Any(args.Has);
         string? init = args.Option("init-adapter") is string a ? ModelArguments.RequireAdapterFolder(a) : null;

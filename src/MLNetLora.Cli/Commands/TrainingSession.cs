@@ -96,7 +96,7 @@ public sealed partial class TrainingSession : IDisposable
     public string DescribeAdapters()
     {
         var targets = Pretrained.Model.Adapters.Keys.Select(ModuleNames.Leaf).Distinct();
-        string rs = Lora.UseRsLora ? ", rsLoRA" : "";
+        string rs = (Lora.UseRsLora ? ", rsLoRA" : "") + (Pretrained.Model.Adapters.Values.Any(a => a.IsDora) ? ", DoRA" : "");
         return $"LoRA r={Lora.Rank} alpha={Lora.Alpha:0.##} dropout={Lora.Dropout:0.##}{rs} on {Pretrained.Model.Adapters.Count} modules ({string.Join(",", targets)})" +
                (Pretrained.Model.ScoreHead is { } h ? $" + classification head ({h.Weight.Size(0)} classes)" : "");
     }

@@ -38,6 +38,9 @@ public sealed record RunIdentity(string BaseModel, string? BaseFingerprint, int 
     /// <summary>Whether full fine-tuning keeps the embeddings frozen.</summary>
     public bool FreezeEmbeddings { get; init; }
 
+    /// <summary>Whether the adapters are DoRA.</summary>
+    public bool UseDora { get; init; }
+
     /// <summary>The identity of a run with <paramref name="options"/> over <paramref name="train"/>.</summary>
     /// <param name="options">The run's options.</param>
     /// <param name="train">The training rows.</param>
@@ -71,6 +74,7 @@ public sealed record RunIdentity(string BaseModel, string? BaseFingerprint, int 
             Method = options.Method,
             FreezeLayers = options.FreezeLayers,
             FreezeEmbeddings = options.FreezeEmbeddings,
+            UseDora = options.Lora.UseDora,
         };
     }
 
@@ -104,6 +108,7 @@ public sealed record RunIdentity(string BaseModel, string? BaseFingerprint, int 
         {
             Check("Lora.Rank", LoraRank, now.LoraRank);
             Check("Lora.Alpha", LoraAlpha, now.LoraAlpha);
+            Check("Lora.UseDora", UseDora, now.UseDora);
             if (!TargetModules.SequenceEqual(now.TargetModules)) d.Add($"Lora.TargetModules {string.Join(",", TargetModules)} in the checkpoint, {string.Join(",", now.TargetModules)} now");
         }
         if (!overrideRate)

@@ -18,6 +18,8 @@ public sealed partial record TrainerOptions
         if (FreezeLayers < 0) throw Bad(nameof(FreezeLayers), $"FreezeLayers must not be negative (got {FreezeLayers}); 0 trains every layer.");
         if (Method == FineTuneMethod.Full && Precision is LibTorch.DType.BFloat16 or LibTorch.DType.Float16)
             throw Bad(nameof(Precision), $"Precision {Precision} cannot hold full fine-tuning's updates: the weights are updated in place, and a 16-bit float's short mantissa (8 bits in bfloat16) rounds a step of 1e-5 of a weight's size to nothing. Use Precision = Float32 (the default for Method = Full), or Method = Lora.");
+        if (Method == FineTuneMethod.Full && Lora.UseDora)
+            throw Bad("Lora.UseDora", "Lora.UseDora makes the adapters DoRA, but Method = Full trains every weight and adds no adapters; use Method = Lora or QLora with DoRA, or turn UseDora off.");
         if (Method != FineTuneMethod.Full && (FreezeLayers > 0 || FreezeEmbeddings))
             throw Bad(FreezeLayers > 0 ? nameof(FreezeLayers) : nameof(FreezeEmbeddings),
                 $"{(FreezeLayers > 0 ? nameof(FreezeLayers) : nameof(FreezeEmbeddings))} chooses what full fine-tuning leaves frozen, but Method is {Method}, which keeps every base weight frozen already; set Method = Full or remove it.");

@@ -4,9 +4,9 @@ using MLNetLora.Training.Defaults;
 
 namespace MLNetLora.Tests.MLNet;
 
-/// <summary>Method = Full through ML.NET: Fit trains every weight, and the zip carries the whole trained model.</summary>
+/// <summary>Methods beyond plain LoRA through ML.NET: full fine-tuning (the zip carries the whole trained model) and DoRA adapters.</summary>
 [NonParallelizable]
-public sealed class FullTuningPipelineTests
+public sealed class MethodPipelineTests
 {
     [Test]
     public void FitSaveLoad_FullTuningClassifier_ScoresTheSameAfterLoad()
@@ -38,6 +38,41 @@ public sealed class FullTuningPipelineTests
                 var again = ml.Data.CreateEnumerable<Scored>(loaded.Transform(data), reuseRowObject: false).Take(6).ToList();
                 for (int i = 0; i < scores.Count; i++)
                     Assert.That(again[i].Score, Is.EqualTo(scores[i].Score).Within(1e-5f), $"row {i}");
+            }
+            finally
+            {
+                (loaded as IDisposable)?.Dispose();
+            }
+        }
+        finally
+        {
+            model.LastTransformer.Dispose();
+        }
+    }
+
+    [Test]
+    public void FitSaveLoad_DoraClassifier_KeepsItsMagnitudesThroughTheZip()
+    {
+        var ml = new MLContext(seed: 1);
+        var options = MLNetTestData.Options();
+        options.UseDora = true;
+        options.Epochs = 2;
+        var data = ml.Data.LoadFromEnumerable(MLNetTestData.Rows(16, 5));
+        var model = MLNetTestData.Pipeline(ml, options).Fit(data);
+        try
+        {
+            string adapter = TestPaths.NewTempDir();
+            model.LastTransformer.ExportAdapter(adapter);
+            Assert.That(File.ReadAllText(Path.Combine(adapter, "adapter_config.json")), Does.Contain("\"use_dora\": true"));
+            var scores = ml.Data.CreateEnumerable<Scored>(model.Transform(data), reuseRowObject: false).Select(s => s.Score).ToList();
+            string zip = Path.Combine(TestPaths.NewTempDir(), "dora.zip");
+            ml.Model.Save(model, data.Schema, zip);
+            MLNetLoraCatalog.Register(ml);
+            var loaded = ml.Model.Load(zip, out _);
+            try
+            {
+                var again = ml.Data.CreateEnumerable<Scored>(loaded.Transform(data), reuseRowObject: false).Select(s => s.Score).ToList();
+                for (int i = 0; i < scores.Count; i++) Assert.That(again[i], Is.EqualTo(scores[i]).Within(1e-5f), $"row {i}");
             }
             finally
             {
