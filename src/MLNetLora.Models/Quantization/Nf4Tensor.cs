@@ -59,6 +59,13 @@ public sealed class Nf4Tensor : IDisposable
     /// <summary>Bytes held on the device: packed codes, block scales (float32, or 8-bit plus their own scales, offset and map) and the 16-level table.</summary>
     public long StorageBytes => Codes.NumEl + (NestedAbsmax?.StorageBytes ?? 4 * Absmax!.NumEl) + 4 * levels.NumEl;
 
+    /// <summary>
+    /// The part of <see cref="StorageBytes"/> that does not grow with the weight: the 16-level table and,
+    /// with double quantization, the 256-value map (1 KiB). Each tensor holds its own copy (bitsandbytes
+    /// shares one in memory), which matters only for tiny layers.
+    /// </summary>
+    public long TableBytes => 4 * levels.NumEl + (NestedAbsmax is null ? 0 : 4 * NestedAbsmax.Map.NumEl);
+
     /// <summary><see cref="StorageBytes"/> per weight (bfloat16 takes 2).</summary>
     public double BytesPerWeight => (double)StorageBytes / NumEl;
 

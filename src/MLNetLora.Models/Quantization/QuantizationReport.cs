@@ -16,6 +16,12 @@ public sealed record QuantizationReport
     /// <summary>Bytes those weights take as NF4 (codes, scales, maps).</summary>
     public long QuantizedBytes { get; init; }
 
+    /// <summary>Of <see cref="QuantizedBytes"/>, the per-tensor lookup tables (16 levels, and the 256-value map with double quantization).</summary>
+    public long TableBytes { get; init; }
+
+    /// <summary>NF4 bytes per quantized weight without the per-tensor tables: what a large layer approaches (0.5 + 4/64 plain, 0.5 + 1/64 + 4/(64·256) double-quantized).</summary>
+    public double BytesPerQuantizedWeightWithoutTables => QuantizedWeights == 0 ? 0 : (double)(QuantizedBytes - TableBytes) / QuantizedWeights;
+
     /// <summary>Weights left dense (embeddings, norms, LM head, biases).</summary>
     public long DenseWeights { get; init; }
 
@@ -49,7 +55,7 @@ public sealed record QuantizationReport
     public static QuantizationReport ForModel(DecoderModel model)
     {
         ArgumentNullException.ThrowIfNull(model);
-        long qWeights = 0, qBytes = 0, dWeights = 0, dBytes = 0;
+        long qWeights = 0, qBytes = 0, tBytes = 0, dWeights = 0, dBytes = 0;
         void Dense(Tensor t) { dWeights += t.NumEl; dBytes += t.NumEl * t.DType.ElementSize(); }
         Dense(model.Embedding);
         Dense(model.FinalNorm);
@@ -60,12 +66,12 @@ public sealed record QuantizationReport
                 if (t is not null) Dense(t);
             foreach (var lin in layer.Linears)
             {
-                if (lin.QuantizedWeight is { } q) { qWeights += q.NumEl; qBytes += q.StorageBytes; }
+                if (lin.QuantizedWeight is { } q) { qWeights += q.NumEl; qBytes += q.StorageBytes; tBytes += q.TableBytes; }
                 else Dense(lin.Weight);
                 if (lin.Bias is not null) Dense(lin.Bias);
             }
         }
-        return new QuantizationReport { QuantizedWeights = qWeights, QuantizedBytes = qBytes, DenseWeights = dWeights, DenseBytes = dBytes };
+        return new QuantizationReport { QuantizedWeights = qWeights, QuantizedBytes = qBytes, TableBytes = tBytes, DenseWeights = dWeights, DenseBytes = dBytes };
     }
 
     /// <summary>
@@ -105,8 +111,8 @@ public sealed record QuantizationReport
     public override string ToString()
     {
         var c = CultureInfo.InvariantCulture;
-        string s = string.Format(c, "NF4: {0:N0} weights in {1:N0} bytes ({2:F4} bytes/weight vs 2 for bf16); model weights {3:N0} bytes vs {4:N0} in bf16 ({5:F2}x smaller)",
-            QuantizedWeights, QuantizedBytes, BytesPerQuantizedWeight, TotalBytes, Bf16Bytes, TotalBytes == 0 ? 0 : (double)Bf16Bytes / TotalBytes);
+        string s = string.Format(c, "NF4: {0:N0} weights in {1:N0} bytes ({2:F4} bytes/weight, {6:F4} without the per-tensor tables, vs 2 for bf16); all base weights {3:N0} bytes vs {4:N0} in bf16 ({5:P1} of bf16)",
+            QuantizedWeights, QuantizedBytes, BytesPerQuantizedWeight, TotalBytes, Bf16Bytes, Bf16Bytes == 0 ? 0 : (double)TotalBytes / Bf16Bytes, BytesPerQuantizedWeightWithoutTables);
         if (MaxAbsLogitError is double max)
             s += string.Format(c, "\nlogits vs unquantized: max |Δ| {0:G4}, mean |Δ| {1:G4}, mean relative {2:P2}, top-1 agreement {3:P1}",
                 max, MeanAbsLogitError, MeanRelativeLogitError, Top1Agreement);
