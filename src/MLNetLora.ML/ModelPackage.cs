@@ -51,7 +51,13 @@ internal static class ModelPackage
         {
             if (Directory.Exists(tmp)) Directory.Delete(tmp, recursive: true);
         }
-        var baseRecord = new BaseRecord(pretrained.Directory, fingerprint.Files, embed ? EmbedFiles(ctx, pretrained.Directory) : null);
+        // A QLoRA adapter was trained against the NF4 base: loading quantizes the base the same way, so scores do not move.
+        var nf4 = pretrained.Model.Linears.Select(l => l.QuantizedWeight).FirstOrDefault(q => q is not null);
+        var baseRecord = new BaseRecord(pretrained.Directory, fingerprint.Files, embed ? EmbedFiles(ctx, pretrained.Directory) : null)
+        {
+            Nf4BlockSize = nf4?.BlockSize,
+            Nf4DoubleQuant = nf4?.IsDoubleQuantized ?? false,
+        };
         MLNetInternals.WriteEntry(ctx, BaseEntry, s => JsonSerializer.Serialize(s, baseRecord));
     }
 
@@ -105,6 +111,7 @@ internal static class ModelPackage
             var pretrained = PretrainedModel.Load(dir, device);
             try
             {
+                if (record.Nf4BlockSize is int block) pretrained.Model.QuantizeBaseWeights(record.Nf4DoubleQuant, block);
                 var lora = PeftAdapterIO.Load(pretrained.Model, tmp);
                 return (pretrained, lora, expected, record.Embedded is not null);
             }
@@ -213,5 +220,11 @@ internal static class ModelPackage
     {
         /// <summary>The embedded files are the trained model itself (full fine-tuning), with no adapter.</summary>
         public bool FullModel { get; init; }
+
+        /// <summary>The NF4 block size of a QLoRA base (quantized again at load), or null for a dense base.</summary>
+        public int? Nf4BlockSize { get; init; }
+
+        /// <summary>Whether the QLoRA base's scales were double-quantized.</summary>
+        public bool Nf4DoubleQuant { get; init; }
     }
 }

@@ -17,12 +17,13 @@ public sealed partial class LoraLinear
         var a = As(adapter.A, x.DType);                                      // (r, in)
         var b = As(adapter.B, x.DType);                                      // (out, r)
         // Recomputed every call (as PEFT does) so it always reflects the current A and B; never differentiated.
-        var norm = adapter.WeightNorm(Weight);                               // (out) adapter dtype
+        var w = BaseWeight(x.DType);                                         // (out, in) dense, or NF4 decoded for this call
+        var norm = adapter.WeightNorm(w);                               // (out) adapter dtype
         var g = adapter.Magnitude! / norm;                                   // (out) adapter dtype
         var mask = DropoutMask(x, dropoutGenerator);                         // (.., in) or null
         var xd = mask is null ? x : x * mask;                                // (.., in)
         var xa = xd.Linear(a);                                               // (.., r)
-        var xdw = xd.Linear(Weight);                                         // (.., out)
+        var xdw = xd.Linear(w);                                         // (.., out)
         var u = xdw + xa.Linear(b) * adapter.Scale;                          // (.., out) direction term
         // g stays in the adapter's dtype in the product: rounding it to bfloat16 would erase small trained changes of m.
         Tensor y;
@@ -34,7 +35,7 @@ public sealed partial class LoraLinear
         else
         {
             // PEFT recomputes the base on the dropped input for the DoRA term but keeps x Wᵀ + b on the clean one.
-            y = x.Linear(Weight, Bias) + As(u * g - xdw, x.DType);           // (.., out)
+            y = x.Linear(w, Bias) + As(u * g - xdw, x.DType);           // (.., out)
         }
         if (saved is not null)
         {
@@ -56,6 +57,7 @@ public sealed partial class LoraLinear
     {
         var adapter = Adapter!;
         using var scope = TensorScope.Begin();
+        var w = BaseWeight(dy.DType);                                        // (out, in)
         var a = As(adapter.A, dy.DType);                                     // (r, in)
         var b = As(adapter.B, dy.DType);                                     // (out, r)
         double s = adapter.Scale;
@@ -79,15 +81,15 @@ public sealed partial class LoraLinear
         if (saved.DropMask is null)
         {
             // x Wᵀ + (g−1)⊙x Wᵀ = g⊙x Wᵀ: the base and the direction term share x, so one matmul with W.
-            dx2 = du.Mm(Weight) + dxdLora;                                   // (N, in)
+            dx2 = du.Mm(w) + dxdLora;                                   // (N, in)
         }
         else
         {
             // x Wᵀ + b sees the clean x; (g−1)⊙xd Wᵀ and the adapter see xd = x⊙mask.
             var mask2 = saved.DropMask.Reshape(-1, adapter.InFeatures);      // (N, in)
             var dyg1 = As(dy2 * (g - 1), dy.DType);                          // (N, out) g−1 in the adapter's dtype: near 1 it would cancel in bfloat16
-            var dxd = dyg1.Mm(Weight) + dxdLora;                             // (N, in)
-            dx2 = dy2.Mm(Weight) + dxd * mask2;                              // (N, in)
+            var dxd = dyg1.Mm(w) + dxdLora;                             // (N, in)
+            dx2 = dy2.Mm(w) + dxd * mask2;                              // (N, in)
         }
         return scope.Keep(dx2.Reshape(saved.X.Shape));                       // (.., in)
     }

@@ -1,4 +1,5 @@
 using MLNetLora.LibTorch;
+using MLNetLora.Models.Quantization;
 
 namespace MLNetLora.Models.Lora;
 
@@ -16,7 +17,7 @@ public sealed partial class LoraLinear : IDisposable
     {
         ArgumentNullException.ThrowIfNull(weight);
         Name = name;
-        Weight = weight;
+        denseWeight = weight;
         Bias = bias;
         Adapter = adapter;
         Dropout = dropout;
@@ -25,8 +26,15 @@ public sealed partial class LoraLinear : IDisposable
     /// <summary>Module path, e.g. <c>model.layers.0.self_attn.q_proj</c>.</summary>
     public string Name { get; }
 
+    private Tensor? denseWeight;   // (out, in) dense base weight; null while it is held as NF4
+
     /// <summary>Frozen base weight (out, in) in the compute dtype.</summary>
-    public Tensor Weight { get; private set; }
+    /// <exception cref="InvalidOperationException">The base weight is stored in 4-bit NF4 (<see cref="QuantizedWeight"/>); use <see cref="DequantizeWeight"/> for a dense copy.</exception>
+    public Tensor Weight => denseWeight ?? throw new InvalidOperationException(
+        $"{Name} holds its base weight in 4-bit NF4 (QuantizedWeight); call DequantizeWeight() for a dense copy, or MergeAdapters()/DequantizeBaseWeights() on the model to make it dense again.");
+
+    /// <summary>The frozen base weight in 4-bit NF4 (QLoRA), or null while it is dense.</summary>
+    public Nf4Tensor? QuantizedWeight { get; private set; }
 
     /// <summary>Frozen bias (out), if any.</summary>
     public Tensor? Bias { get; }
@@ -45,10 +53,10 @@ public sealed partial class LoraLinear : IDisposable
     public double Dropout { get; set; }
 
     /// <summary>Input width.</summary>
-    public int InFeatures => (int)Weight.Size(1);
+    public int InFeatures => (int)(denseWeight?.Size(1) ?? QuantizedWeight!.Shape[1]);
 
     /// <summary>Output width.</summary>
-    public int OutFeatures => (int)Weight.Size(0);
+    public int OutFeatures => (int)(denseWeight?.Size(0) ?? QuantizedWeight!.Shape[0]);
 
     /// <summary>What backward needs from one forward call.</summary>
     public sealed class Saved
@@ -78,7 +86,7 @@ public sealed partial class LoraLinear : IDisposable
         ArgumentNullException.ThrowIfNull(x);
         if (Adapter is { IsDora: true }) return ForwardDora(x, saved, dropoutGenerator);
         using var scope = TensorScope.Begin();
-        var y = x.Linear(Weight, Bias);                                      // (.., out)
+        var y = LinearBase(x);                                               // (.., out)
         if (Adapter is not null)
         {
             var a = Adapter.A.DType == x.DType ? Adapter.A : Adapter.A.To(x.DType);   // (r, in)
@@ -112,7 +120,7 @@ public sealed partial class LoraLinear : IDisposable
         ArgumentNullException.ThrowIfNull(saved);
         if (Adapter is { IsDora: true }) return BackwardDora(dy, saved, needInputGrad);
         using var scope = TensorScope.Begin();
-        Tensor? dx = needInputGrad ? dy.MatMul(Weight) : null;              // (.., in)
+        Tensor? dx = needInputGrad ? BaseMatMul(dy) : null;                 // (.., in)
         if (GradWeight is not null || GradBias is not null)
         {
             var dyN = dy.Reshape(-1, dy.Size(-1));                           // (N, out)
@@ -150,22 +158,82 @@ public sealed partial class LoraLinear : IDisposable
         return keep.Gt(Dropout).To(x.DType) * (1.0 / (1 - Dropout));       // (.., in)
     }
 
-    /// <summary>Folds the adapter into the base weight (<c>W += scale·B·A</c>, or DoRA's rescaled <c>W + scale·B·A</c>) and removes it.</summary>
+    /// <summary>
+    /// Folds the adapter into the base weight (<c>W += scale·B·A</c>, or DoRA's rescaled <c>W + scale·B·A</c>)
+    /// and removes it. An NF4 base weight is dequantized first and stays dense in the compute dtype (with
+    /// or without an adapter): the adapter was trained against the dequantized weight, and re-quantizing
+    /// would round the small update away (PEFT re-quantizes and warns about exactly that).
+    /// </summary>
     public void Merge()
     {
-        if (Adapter is null) return;
+        if (Adapter is null && QuantizedWeight is null) return;
         using var scope = TensorScope.Begin();
-        var merged = Adapter.MergedWeight(Weight);
-        var old = Weight;
-        Weight = scope.Keep(merged).DetachFromScopes();
-        old.Dispose();
+        var dense = denseWeight ?? QuantizedWeight!.Dequantize();                           // (out, in)
+        var merged = Adapter is null ? dense : Adapter.MergedWeight(dense);
+        var old = denseWeight;
+        denseWeight = scope.Keep(merged).DetachFromScopes();
+        old?.Dispose();
+        QuantizedWeight?.Dispose();
+        QuantizedWeight = null;
         Adapter = null;
+    }
+
+    /// <summary>
+    /// Replaces the dense base weight by its NF4 quantization (QLoRA) and frees the dense copy. From
+    /// then on each forward and backward decodes it to the input's dtype just for its matmul.
+    /// </summary>
+    /// <param name="doubleQuant">Also quantize the block scales to 8 bits (QLoRA's double quantization).</param>
+    /// <param name="blockSize">Weights per absmax block (bitsandbytes: 64).</param>
+    /// <exception cref="InvalidOperationException">The weight is already quantized.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="blockSize"/> is below 2 or odd.</exception>
+    public void QuantizeWeight(bool doubleQuant = true, int blockSize = Nf4.DefaultBlockSize)
+    {
+        if (denseWeight is null) throw new InvalidOperationException($"{Name}'s base weight is already quantized.");
+        QuantizedWeight = Nf4Tensor.Quantize(denseWeight, blockSize, doubleQuant);
+        denseWeight.Dispose();
+        denseWeight = null;
+    }
+
+    /// <summary>Makes an NF4 base weight dense again (in the dtype it was quantized from); nothing happens when it is dense.</summary>
+    public void DequantizeWeightInPlace()
+    {
+        if (QuantizedWeight is null) return;
+        using var scope = TensorScope.Begin();
+        denseWeight = scope.Keep(QuantizedWeight.Dequantize()).DetachFromScopes();
+        QuantizedWeight.Dispose();
+        QuantizedWeight = null;
+    }
+
+    /// <summary>A dense copy of the base weight (out, in): the dequantized NF4 weight, or a clone of the dense one.</summary>
+    /// <returns>A tensor the caller owns.</returns>
+    public Tensor DequantizeWeight() => QuantizedWeight?.Dequantize() ?? Weight.Clone();
+
+    // x·Wᵀ (+ b) with the base weight: an NF4 weight is decoded to x's dtype for this one matmul and the
+    // dense copy freed straight after, so no layer ever holds more than its own dense weight.
+    private Tensor LinearBase(Tensor x)
+    {
+        if (denseWeight is not null) return x.Linear(denseWeight, Bias);
+        using var w = QuantizedWeight!.Dequantize(x.DType).DetachFromScopes();       // (out, in)
+        return x.Linear(w, Bias);                                                      // (.., out)
+    }
+
+    // The whole base weight for a computation that needs it (DoRA's row norms): the dense weight, or the
+    // NF4 weight decoded into the caller's scope.
+    private Tensor BaseWeight(DType dtype) => denseWeight ?? QuantizedWeight!.Dequantize(dtype);
+
+    // dy·W for the input gradient; decodes the NF4 weight again rather than keeping forward's copy (that is QLoRA's saving).
+    private Tensor BaseMatMul(Tensor dy)
+    {
+        if (denseWeight is not null) return dy.MatMul(denseWeight);
+        using var w = QuantizedWeight!.Dequantize(dy.DType).DetachFromScopes();      // (out, in)
+        return dy.MatMul(w);                                                           // (.., in)
     }
 
     /// <summary>Frees the base weight and bias (the adapter is owned by the model's adapter set).</summary>
     public void Dispose()
     {
-        Weight.Dispose();
+        denseWeight?.Dispose();
+        QuantizedWeight?.Dispose();
         Bias?.Dispose();
     }
 }

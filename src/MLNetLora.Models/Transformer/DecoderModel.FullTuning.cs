@@ -6,7 +6,7 @@ public sealed partial class DecoderModel
 {
     private readonly List<TrainableWeight> trainableWeights = [];
 
-    /// <summary>Base weights that get gradients (full fine-tuning), in <see cref="NamedWeights"/> order; empty when the base is frozen.</summary>
+    /// <summary>Base weights that get gradients (full fine-tuning), in <see cref="NamedWeights()"/> order; empty when the base is frozen.</summary>
     /// <remarks>A tied LM head is the embedding table, so it appears once.</remarks>
     public IReadOnlyList<TrainableWeight> TrainableWeights => trainableWeights;
 

@@ -120,7 +120,12 @@ public sealed partial class DecoderModel : IDisposable
             if (!settings.Targets(lin.Name)) continue;
             var adapter = new LoraAdapter(lin.Name, lin.InFeatures, lin.OutFeatures, settings.RankFor(lin.Name), settings.ScaleFor(lin.Name), adapterType, Device, settings.UseDora);
             adapter.ResetParameters(generator);
-            if (settings.UseDora) adapter.InitMagnitude(lin.Weight);
+            if (settings.UseDora)
+            {
+                // A QLoRA base is decoded for this once: PEFT takes DoRA's initial magnitude from the dequantized weight too.
+                using var w = lin.QuantizedWeight is null ? lin.Weight.Alias() : lin.DequantizeWeight();
+                adapter.InitMagnitude(w);
+            }
             lin.Adapter = adapter;
             lin.Dropout = settings.Dropout;
             adapters[lin.Name] = adapter;

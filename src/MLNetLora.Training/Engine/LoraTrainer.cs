@@ -41,7 +41,13 @@ public sealed partial class LoraTrainer : IDisposable
         this.model = model;
         Options = options;
         if (options.Method == FineTuneMethod.Full) PrepareFullTuning();
-        else if (model.Adapters.Count == 0) model.AddLora(options.Lora, SeedStreams.LoraInit(options.Seed));
+        else
+        {
+            if (options.Method == FineTuneMethod.QLora && !model.IsQuantized)
+                Log("QLoRA: base weights quantized to 4-bit NF4" + (options.DoubleQuantization ? " with double-quantized scales" : "") + ". " +
+                    model.QuantizeBaseWeights(options.DoubleQuantization));
+            if (model.Adapters.Count == 0) model.AddLora(options.Lora, SeedStreams.LoraInit(options.Seed));
+        }
         if (options.Task == TrainingTask.Classification) EnsureHead(classCount);
         model.GradientCheckpointing = options.GradientCheckpointing;
         dropoutGenerator = SeedStreams.Dropout(options.Seed);
@@ -110,7 +116,7 @@ public sealed partial class LoraTrainer : IDisposable
     /// <exception cref="TrainerOptionException">The schedule does not fit the run.</exception>
     public void Prepare(long totalSteps, ScheduleOptions? resumedSchedule = null)
     {
-        if (resumedSchedule is null && Options.RecommendedRate() is { } rec) Log($"learning rate {rec.Rate:G3} chosen: {rec.Explanation}");
+        if (resumedSchedule is null && Options.RecommendedRate() is { } rec) Log($"no LearningRate given, so {rec.Explanation}");
         var resolved = resumedSchedule ?? Options.ResolveSchedule(totalSteps);
         if (engine is null)
         {

@@ -1,5 +1,6 @@
 using System.Globalization;
 using MLNetLora.LibTorch;
+using MLNetLora.Models.Quantization;
 using MLNetLora.Models.Transformer;
 using MLNetLora.Training.Defaults;
 using MLNetLora.Training.Watchdog;
@@ -31,9 +32,10 @@ public sealed record MemoryEstimate(long WeightBytes, long GradientBytes, long O
         ArgumentNullException.ThrowIfNull(options);
         var spec = model.Spec;
         int elem = model.ComputeDType.ElementSize();
-        long weights = model.NamedWeights().Sum(kv => Bytes(kv.Value))
-            + model.Adapters.Values.Sum(a => Bytes(a.A) + Bytes(a.B));
-        var trained = model.Adapters.Values.SelectMany(a => new[] { a.A, a.B })
+        // The base as stored: NF4 codes and scales for a QLoRA base, dense tensors otherwise.
+        long weights = QuantizationReport.ForModel(model).TotalBytes + (model.ScoreHead is { } head ? Bytes(head.Weight) : 0)
+            + model.Adapters.Values.Sum(a => Bytes(a.A) + Bytes(a.B) + (a.Magnitude is { } m ? Bytes(m) : 0));
+        var trained = model.Adapters.Values.SelectMany(a => a.Magnitude is { } m ? new[] { a.A, a.B, m } : new[] { a.A, a.B })
             .Concat(model.TrainableWeights.Select(w => w.Value))
             .Concat(model.ScoreHead is null ? [] : [model.ScoreHead.Weight]).ToList();
         long grads = trained.Sum(Bytes);
@@ -44,9 +46,11 @@ public sealed record MemoryEstimate(long WeightBytes, long GradientBytes, long O
         // Kept per token and layer: the layer input, the residual after attention and both normalised inputs (4C),
         // q, the attention output and its (T, H·D) copy for o_proj (3·H·D), k and v (2·KV·D), gate, up and their product (3I).
         long perLayer = tokens * (4 * c + 3 * q + 2 * kv + 3 * i) * elem;
+        // A QLoRA layer decodes one weight at a time for its matmul: the largest one is the transient.
+        long decoded = model.IsQuantized ? model.Linears.Max(l => (long)l.InFeatures * l.OutFeatures) * elem : 0;
         long kept = options.GradientCheckpointing ? spec.NumLayers * tokens * c * elem + perLayer : spec.NumLayers * perLayer;
         long logits = 3 * Math.Min(model.LogitChunkElements, tokens * spec.VocabSize) * elem;
-        long activations = kept + perLayer + logits + 3 * tokens * c * elem;
+        long activations = kept + perLayer + logits + 3 * tokens * c * elem + decoded;
         long snapshot = options.Watchdog.Policy == WatchdogPolicy.RollbackAndLowerRate ? grads + moments : 0;
         return new MemoryEstimate(weights, grads, moments, activations, snapshot);
     }

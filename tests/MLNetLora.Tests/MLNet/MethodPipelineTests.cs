@@ -4,7 +4,7 @@ using MLNetLora.Training.Defaults;
 
 namespace MLNetLora.Tests.MLNet;
 
-/// <summary>Methods beyond plain LoRA through ML.NET: full fine-tuning (the zip carries the whole trained model) and DoRA adapters.</summary>
+/// <summary>Methods beyond plain LoRA through ML.NET: full fine-tuning (the zip carries the whole trained model) DoRA adapters, and QLoRA (the base is quantized again at load).</summary>
 [NonParallelizable]
 public sealed class MethodPipelineTests
 {
@@ -50,12 +50,14 @@ public sealed class MethodPipelineTests
         }
     }
 
-    [Test]
-    public void FitSaveLoad_DoraClassifier_KeepsItsMagnitudesThroughTheZip()
+    [TestCase(false)]
+    [TestCase(true)]
+    public void FitSaveLoad_DoraOrQLoraClassifier_ScoresTheSameAfterLoad(bool qlora)
     {
         var ml = new MLContext(seed: 1);
         var options = MLNetTestData.Options();
-        options.UseDora = true;
+        options.UseDora = !qlora;
+        if (qlora) options.Method = FineTuneMethod.QLora;
         options.Epochs = 2;
         var data = ml.Data.LoadFromEnumerable(MLNetTestData.Rows(16, 5));
         var model = MLNetTestData.Pipeline(ml, options).Fit(data);
@@ -63,9 +65,9 @@ public sealed class MethodPipelineTests
         {
             string adapter = TestPaths.NewTempDir();
             model.LastTransformer.ExportAdapter(adapter);
-            Assert.That(File.ReadAllText(Path.Combine(adapter, "adapter_config.json")), Does.Contain("\"use_dora\": true"));
+            Assert.That(File.ReadAllText(Path.Combine(adapter, "adapter_config.json")), qlora ? Does.Contain("\"use_dora\": false") : Does.Contain("\"use_dora\": true"));
             var scores = ml.Data.CreateEnumerable<Scored>(model.Transform(data), reuseRowObject: false).Select(s => s.Score).ToList();
-            string zip = Path.Combine(TestPaths.NewTempDir(), "dora.zip");
+            string zip = Path.Combine(TestPaths.NewTempDir(), "adapter.zip");
             ml.Model.Save(model, data.Schema, zip);
             MLNetLoraCatalog.Register(ml);
             var loaded = ml.Model.Load(zip, out _);

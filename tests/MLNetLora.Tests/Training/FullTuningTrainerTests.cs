@@ -83,8 +83,9 @@ public class FullTuningTrainerTests
         using var model = TinyModels.CreateBase(Architecture.Llama);
         using var trainer = new LoraTrainer(model, Full() with { LearningRate = null, Log = log.Add });
         trainer.Prepare(10);
-        Assert.That(trainer.Schedule.Options.LearningRate, Is.EqualTo(TrainingDefaults.LearningRate(FineTuneMethod.Full)).Within(1e-5));
-        Assert.That(log, Has.Some.Contains("chosen").And.Some.Contains("full fine-tuning"));
+        // 1e-5 for full fine-tuning, times √(4/16) for a batch of 4 against the reference 16.
+        Assert.That(trainer.Schedule.Options.LearningRate, Is.EqualTo(TrainingDefaults.LearningRate(FineTuneMethod.Full) * 0.5).Within(1e-12));
+        Assert.That(log, Has.Some.StartsWith("no LearningRate given, so learning rate 5e-6: full fine-tuning default 1e-5"));
         Assert.That(log, Has.Some.StartsWith("memory estimate: weights").And.Some.Contains("optimizer"));
     }
 
