@@ -51,6 +51,11 @@ internal static class TrainSuite
         double fullOptimizer = Median(reps, () => Time(() => fullAdam.Update(1e-5)));
         long trained = model.TrainableWeightCount;
 
+        // QLoRA: the same adapters over an NF4 base, which every forward and backward matmul decodes first.
+        using var qmodel = BuildModel(new Generator(1), quantize: true);
+        var nf4 = Models.Quantization.QuantizationReport.ForModel(qmodel);
+        double qloraStep = Median(reps, () => Time(() => { qmodel.ZeroGrad(); qmodel.CausalLmStep(ids, labels).DEmbeddings!.Dispose(); }));
+
         // Matmul FLOPs only (attention adds ~4%): forward 2·P·N; a LoRA step adds the input-gradient
         // matmuls (another 2·P·N) and the small LoRA factor gradients.
         double p = Layers * ((double)Hidden * Hidden * 2 + 2.0 * Hidden * KvHeads * HeadDim + 3.0 * Hidden * Inter) + (double)Vocab * Hidden;
@@ -62,6 +67,7 @@ internal static class TrainSuite
             Row("LoRA train step", step, 4 * p * tokens / step / 1e9, 4 * p * tokens / step / 1e9 / matmulGflops, tokens / step),
             Row("LoRA train step, gradient checkpointing", stepCkpt, 6 * p * tokens / stepCkpt / 1e9, 6 * p * tokens / stepCkpt / 1e9 / matmulGflops, tokens / stepCkpt),
             Row("LoRA AdamW update (adapters only)", loraOptimizer, 0, 0, null),
+            Row($"QLoRA train step (NF4 base, {nf4.BytesPerQuantizedWeight:F3} bytes/weight)", qloraStep, 4 * p * tokens / qloraStep / 1e9, 4 * p * tokens / qloraStep / 1e9 / matmulGflops, tokens / qloraStep),
             Row("full fine-tuning step (every weight gradient)", fullStep, 6 * p * tokens / fullStep / 1e9, 6 * p * tokens / fullStep / 1e9 / matmulGflops, tokens / fullStep),
             Row($"full fine-tuning AdamW update ({trained / 1e6:F1}M parameters)", fullOptimizer, 0, 0, null),
             Row("full fine-tuning step + AdamW", fullStep + fullOptimizer, 6 * p * tokens / (fullStep + fullOptimizer) / 1e9,
@@ -70,12 +76,13 @@ internal static class TrainSuite
         Console.WriteLine("| case | median s | GFLOP/s | vs matmul | tokens/s |");
         Console.WriteLine("|---|---:|---:|---:|---:|");
         foreach (var r in rows)
-            Console.WriteLine($"| {r.Case} | {r.MedianSeconds:F3} | {r.Gflops:F1} | {r.VsMatmul:F2} | {(r.TokensPerSecond is double t ? t.ToString("F0", System.Globalization.CultureInfo.InvariantCulture) : "")} |");
+            Console.WriteLine($"| {r.Case} | {r.MedianSeconds:G3} | {r.Gflops:F1} | {r.VsMatmul:F2} | {(r.TokensPerSecond is double t ? t.ToString("F0", System.Globalization.CultureInfo.InvariantCulture) : "")} |");
         ResultFile.Write(options.OutputDirectory, options.ResultName("train"), new
         {
             suite = "train",
             machine = MachineInfo.Collect(),
             model = new { Hidden, Inter, Layers, Heads, KvHeads, HeadDim, Vocab, Batch, Seq, loraRank = 16, dtype = "float32", parameters = p },
+            qloraBaseBytes = nf4.TotalBytes, bf16BaseBytes = nf4.Bf16Bytes, fullTunedParameters = trained,
             repetitions = reps,
             results = rows,
         });
@@ -86,12 +93,13 @@ internal static class TrainSuite
 
     private sealed record Result(string Case, double MedianSeconds, double Gflops, double VsMatmul, double? TokensPerSecond);
 
-    private static DecoderModel BuildModel(Generator g)
+    private static DecoderModel BuildModel(Generator g, bool quantize = false)
     {
         var inv = Enumerable.Range(0, HeadDim / 2).Select(i => 1.0 / Math.Pow(10000, 2.0 * i / HeadDim)).ToArray();
         var spec = new DecoderSpec(Architecture.Llama, Hidden, Inter, Layers, Heads, KvHeads, HeadDim, Vocab, 1e-5,
             TiedEmbeddings: false, QkvBias: false, QkNorm: false, FusedProjections: false, inv, 1.0, Seq);
         var model = RaceSuite.BuildModel(spec, DType.Float32, Device.Cpu, g);
+        if (quantize) model.QuantizeBaseWeights(doubleQuant: true);
         model.AddLora(new LoraSettings { Rank = 16, Alpha = 32, TargetModules = LoraSettings.AllLinear }, g);
         return model;
     }

@@ -6,7 +6,11 @@ using Spectre.Console;
 
 namespace MLNetLora.Cli.Commands;
 
-/// <summary><c>mlnetlora inspect MODEL_DIR [--json]</c>: a model folder's architecture, sizes, parameter count and tokenizer, without loading weights.</summary>
+/// <summary>
+/// <c>mlnetlora inspect MODEL_DIR [--json] [--nf4]</c>: a model folder's architecture, sizes, parameter
+/// count and tokenizer, without loading weights; with <c>--nf4</c> it also loads the model, quantizes it
+/// as QLoRA does and reports the memory against bfloat16 and the logits error against the unquantized model.
+/// </summary>
 public sealed class InspectCommand : ICliCommand
 {
     private static readonly JsonSerializerOptions JsonOptions = new()
@@ -21,12 +25,20 @@ public sealed class InspectCommand : ICliCommand
     public string Name => "inspect";
 
     /// <inheritdoc/>
-    public string Summary => "Show a model folder's architecture, sizes, parameter count and tokenizer (no weights are loaded)";
+    public string Summary => "Show a model folder's architecture, sizes, parameter count and tokenizer (no weights are loaded); --nf4 reports QLoRA's memory and error";
 
     /// <inheritdoc/>
     public CommandSyntax Syntax { get; } = new(
         [ModelArguments.ModelDir],
-        [new OptionSpec("json", null, "Print JSON (snake_case keys, as in config.json) instead of a table")]);
+        [
+            new OptionSpec("json", null, "Print JSON (snake_case keys, as in config.json) instead of a table"),
+            new OptionSpec("nf4", null, "Also load the model, quantize it to NF4 as --method qlora does, and report memory vs bf16 and the logits error"),
+            new OptionSpec("text", "TEXT", "With --nf4: the text whose logits are compared (default: the first lines of Moby-Dick)"),
+            new OptionSpec("no-double-quant", null, "With --nf4: keep the block scales in float32"),
+        ]);
+
+    private const string ProbeText = "Call me Ishmael. Some years ago, never mind how long precisely, having little or no money in my purse, " +
+        "and nothing particular to interest me on shore, I thought I would sail about a little and see the watery part of the world.";
 
     /// <inheritdoc/>
     public int Execute(ParsedArguments args, CliContext context)
@@ -37,7 +49,21 @@ public sealed class InspectCommand : ICliCommand
             context.Out.WriteLine(JsonSerializer.Serialize(summary, JsonOptions));
         else
             context.Console.Write(BuildTable(summary));
+        if (args.Has("nf4")) WriteQuantizationReport(dir, args.Option("text") ?? ProbeText, !args.Has("no-double-quant"), context.Out);
+        else if (args.Has("text") || args.Has("no-double-quant"))
+            throw new UsageException($"--{(args.Has("text") ? "text" : "no-double-quant")} only applies with --nf4; add --nf4 or drop it.");
         return CliApp.SuccessExitCode;
+    }
+
+    private static void WriteQuantizationReport(string dir, string text, bool doubleQuant, TextWriter w)
+    {
+        using var pretrained = Models.Hub.PretrainedModel.Load(dir);
+        int[] tokens = pretrained.RequireTokenizer().Encode(text);
+        if (tokens.Length == 0) throw new UsageException("--text has no tokens; give some text to compare the logits on.");
+        using var ids = Tensor.FromArray(tokens.Select(t => (long)t).ToArray(), 1, tokens.Length);
+        var report = Models.Quantization.QuantizationReport.Measure(pretrained.Model, ids, doubleQuant);
+        w.WriteLine();
+        w.WriteLine($"{report} ({tokens.Length} tokens, {pretrained.Model.ComputeDType} on {pretrained.Model.Device})");
     }
 
     private static Table BuildTable(ModelSummary s)

@@ -111,8 +111,13 @@ public sealed record QuantizationReport
     public override string ToString()
     {
         var c = CultureInfo.InvariantCulture;
-        string s = string.Format(c, "NF4: {0:N0} weights in {1:N0} bytes ({2:F4} bytes/weight, {6:F4} without the per-tensor tables, vs 2 for bf16); all base weights {3:N0} bytes vs {4:N0} in bf16 ({5:P1} of bf16)",
-            QuantizedWeights, QuantizedBytes, BytesPerQuantizedWeight, TotalBytes, Bf16Bytes, Bf16Bytes == 0 ? 0 : (double)TotalBytes / Bf16Bytes, BytesPerQuantizedWeightWithoutTables);
+        // Like with like: the NF4 layers against the same layers in bf16, then the whole model with its
+        // dense parts (embeddings, norms, head) in bf16 too, whatever dtype they are held in now.
+        long wholeNf4 = QuantizedBytes + 2 * DenseWeights;
+        string s = string.Format(c, "NF4: {0:N0} weights in {1:N0} bytes ({2:F4} bytes/weight, {3:F4} without the per-tensor tables, vs 2 for bf16: {4:P1} of bf16); " +
+            "the whole model with its other weights in bf16: {5:N0} bytes vs {6:N0} ({7:P1})",
+            QuantizedWeights, QuantizedBytes, BytesPerQuantizedWeight, BytesPerQuantizedWeightWithoutTables,
+            QuantizedWeights == 0 ? 0 : QuantizedBytes / (2.0 * QuantizedWeights), wholeNf4, Bf16Bytes, Bf16Bytes == 0 ? 0 : (double)wholeNf4 / Bf16Bytes);
         if (MaxAbsLogitError is double max)
             s += string.Format(c, "\nlogits vs unquantized: max |Δ| {0:G4}, mean |Δ| {1:G4}, mean relative {2:P2}, top-1 agreement {3:P1}",
                 max, MeanAbsLogitError, MeanRelativeLogitError, Top1Agreement);

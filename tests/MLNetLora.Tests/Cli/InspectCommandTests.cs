@@ -57,6 +57,19 @@ public class InspectCommandTests
     }
 
     [Test]
+    public void Inspect_Nf4_ReportsMemoryAgainstBf16AndTheLogitsError()
+    {
+        var r = CliRun.Run("inspect", Llama, "--nf4", "--text", "Call me Ishmael.");
+        Assert.That(r.ExitCode, Is.EqualTo(0), r.ToString());
+        // 2 layers × (q 64·64, k and v 64·32, o 64·64, gate, up and down 64·160): 86,016 weights in 4-bit blocks.
+        Assert.That(r.Out, Does.Contain("NF4: 86,016 weights in"));
+        Assert.That(r.Out, Does.Match(@"logits vs unquantized: max \|Δ\| [\d.]+, mean \|Δ\| [\d.]+, mean relative [\d.]+ %, top-1 agreement [\d.]+ % \(\d+ tokens"));
+        var bad = CliRun.Run("inspect", Llama, "--text", "x");
+        Assert.That(bad.ExitCode, Is.EqualTo(2));
+        Assert.That(bad.Error, Does.Contain("--text only applies with --nf4"));
+    }
+
+    [Test]
     public void Inspect_Table_ShowsSizesAndParameterCount()
     {
         var r = CliRun.Run("inspect", Llama);
