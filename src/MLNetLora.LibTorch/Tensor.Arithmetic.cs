@@ -27,6 +27,16 @@ public sealed unsafe partial class Tensor
     private Tensor Subtract(Tensor other, double alpha, string opName)
     {
         ArgumentNullException.ThrowIfNull(other);
+        // The shim takes alpha as a double, which libtorch refuses for integer tensors ("For integral input
+        // tensors, argument alpha must not be a floating point number"). Integers go through float64,
+        // exact for the magnitudes ids, positions and counts have (below 2^53).
+        if (!DType.IsFloatingPoint() && !other.DType.IsFloatingPoint() && DType is not DType.Bool && Math.Floor(alpha) == alpha)
+        {
+            using var a = To(LibTorch.DType.Float64);
+            using var b = other.To(LibTorch.DType.Float64);
+            using var d = a.Subtract(b, alpha, opName);
+            return d.To(DType == other.DType ? DType : LibTorch.DType.Int64);
+        }
         nint h;
         if (AotiShim.aten_subtract_Tensor(RawHandle, other.RawHandle, alpha, &h) != 0)
             throw Aten.Failure(opName, [this, other]);

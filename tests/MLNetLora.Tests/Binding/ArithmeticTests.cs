@@ -7,6 +7,18 @@ namespace MLNetLora.Tests.Binding;
 public class ArithmeticTests(string device) : DeviceFixture(device)
 {
     [Test]
+    public void AddSub_Int64Tensors_AreExactIntegers()
+    {
+        using var a = Tensor.FromArray(new long[] { 1, -2, 3_000_000_000_000 });
+        using var b = Tensor.FromArray(new long[] { 10, 20, 5 });
+        using var sum = a + b;
+        using var diff = a.Sub(b, 2);
+        Assert.That(sum.DType, Is.EqualTo(DType.Int64));
+        Assert.That(sum.ToArray<long>(), Is.EqualTo(new long[] { 11, 18, 3_000_000_000_005 }));
+        Assert.That(diff.ToArray<long>(), Is.EqualTo(new long[] { -19, -42, 2_999_999_999_990 }));
+    }
+
+    [Test]
     public void AddSubMulDiv_Broadcasting_MatchesCSharp()
     {
         var a = Random(6, 1);           // (2, 3)
