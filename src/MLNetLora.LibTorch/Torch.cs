@@ -66,10 +66,12 @@ public static unsafe class Torch
 
     private static LibTorchInfo LoadOnce()
     {
-        // Large CPU tensors on transparent huge pages: loading a checkpoint then runs at disk-read
-        // speed instead of half of it (first-touch page faults dominate; docs/benchmarks.md).
-        // MLNETLORA_HUGE_PAGES=0, or setting THP_MEM_ALLOC_ENABLE yourself, opts out.
-        if (Environment.GetEnvironmentVariable("MLNETLORA_HUGE_PAGES") != "0") Interop.LibC.SetDefault("THP_MEM_ALLOC_ENABLE", "1");
+        // libtorch's allocator puts every large CPU tensor on huge pages when THP_MEM_ALLOC_ENABLE is
+        // set. That was the default once, for checkpoint loading, but a training step then spent 23%
+        // longer zeroing fresh huge pages for activations freed and re-allocated every step
+        // (docs/benchmarks.md). Loaded weights get huge pages on their own (Tensor.FromStream);
+        // MLNETLORA_HUGE_PAGES=1 turns libtorch's switch on for everything again.
+        if (Environment.GetEnvironmentVariable("MLNETLORA_HUGE_PAGES") == "1") Interop.LibC.SetDefault("THP_MEM_ALLOC_ENABLE", "1");
         var (lib, info) = LibTorchLoader.Load(
             Environment.GetEnvironmentVariable(LibTorchLoader.EnvironmentVariable), AppContext.BaseDirectory);
         AotiShim.Bind(lib);
