@@ -63,7 +63,7 @@ public sealed partial class LoraLinear : IDisposable
     {
         internal Tensor X = null!;          // (N.., in)
         internal Tensor? XDropped;          // (N.., in) input to A after dropout, when dropout is on
-        internal Tensor? XA;                // (N.., r)
+        internal Tensor? XA;                // (N.., r) drop(x)·Aᵀ, times the scale on the plain-LoRA path
         internal Tensor? DropMask;          // (N.., in) already divided by (1 - p)
         internal Tensor? DoraNorm;          // (out) DoRA's detached ‖W + scale·B·A‖_row, adapter dtype
         internal Tensor? DoraScale;         // (out) DoRA's m / norm, adapter dtype
@@ -93,8 +93,11 @@ public sealed partial class LoraLinear : IDisposable
             var b = Adapter.B.DType == x.DType ? Adapter.B : Adapter.B.To(x.DType);   // (out, r)
             var mask = DropoutMask(x, dropoutGenerator);                      // (.., in) or null
             var xd = mask is null ? x : x * mask;                            // (.., in)
-            var xa = xd.Linear(a);                                           // (.., r)
-            y = y + xa.Linear(b) * Adapter.Scale;                            // (.., out)
+            // Scaling the rank-r product (N·r values) instead of the (N, out) update, and adding it into y with
+            // one gemm (β = 1), avoids two (N, out) temporaries per adapted layer.
+            var xa = xd.Linear(a) * Adapter.Scale;                           // (.., r) scaled
+            if (y.IsContiguous) y.View(-1, OutFeatures).Addmm_(xa.Reshape(-1, Adapter.Rank), b.T());   // (N, out) += xa·Bᵀ
+            else y = y + xa.Linear(b);                                       // (.., out)
             if (saved is not null)
             {
                 saved.XA = scope.Keep(xa);
@@ -133,17 +136,25 @@ public sealed partial class LoraLinear : IDisposable
             var b = Adapter.B.DType == dy.DType ? Adapter.B : Adapter.B.To(dy.DType);  // (out, r)
             double s = Adapter.Scale;
             var dy2 = dy.Reshape(-1, dy.Size(-1));                           // (N, out)
-            var xa2 = saved.XA!.Reshape(-1, Adapter.Rank);                   // (N, r)
+            var xas = saved.XA!.Reshape(-1, Adapter.Rank);                   // (N, r) already scaled
             var xd2 = (saved.XDropped ?? saved.X).Reshape(-1, Adapter.InFeatures); // (N, in)
-            var dyB = dy2.Mm(b);                                             // (N, r)
-            var dB = dy2.T().Mm(xa2) * s;                                    // (out, r)
-            var dA = dyB.T().Mm(xd2) * s;                                    // (r, in)
-            Adapter.AccumulateGrad(dA, dB);
+            var dyBs = dy2.Mm(b) * s;                                        // (N, r)
+            if (Adapter.GradA.DType == dy.DType)
+            {
+                // Straight into the gradient buffers (β = 1): no (out, r) or (r, in) temporaries and no copy.
+                Adapter.GradB.Addmm_(dy2.T(), xas);                          // (out, r) += dyᵀ·(s·xa)
+                Adapter.GradA.Addmm_(dyBs.T(), xd2);                         // (r, in) += (s·dy·B)ᵀ·xd
+            }
+            else Adapter.AccumulateGrad(dyBs.T().Mm(xd2), dy2.T().Mm(xas));
             if (dx is not null)
             {
-                var dxd = (dyB.Mm(a) * s).Reshape(dx.Shape);                 // (.., in)
-                if (saved.DropMask is not null) dxd = dxd * saved.DropMask;
-                dx = dx + dxd;
+                if (saved.DropMask is null && dx.IsContiguous) dx.View(-1, Adapter.InFeatures).Addmm_(dyBs, a);   // (N, in) += s·dy·B·A
+                else
+                {
+                    var dxd = dyBs.Mm(a).Reshape(dx.Shape);                  // (.., in)
+                    if (saved.DropMask is not null) dxd = dxd * saved.DropMask;
+                    dx = dx + dxd;
+                }
             }
         }
         return dx is null ? null : scope.Keep(dx);
