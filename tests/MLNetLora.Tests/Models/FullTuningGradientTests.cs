@@ -6,9 +6,8 @@ namespace MLNetLora.Tests.Models;
 /// <summary>Full fine-tuning: every base weight's hand-written gradient against central finite differences (float64).</summary>
 public class FullTuningGradientTests
 {
-    private static readonly long[] Ids = [3, 7, 1, 9, 4, 11, 2, 2, 5, 8, 13, 6];           // (2, 6)
-    private static readonly long[] Mask = [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0];            // row 1 right-padded
-    private static readonly long[] Labels = [3, 7, 1, 9, 4, 11, -100, 2, 5, 8, -100, -100];
+    // The LoRA gradient tests' batch: (2, 6), row 1 right-padded, some labels ignored.
+    private static readonly long[] Ids = ModelGradientTests.Ids, Mask = ModelGradientTests.Mask, Labels = ModelGradientTests.Labels;
 
     [TestCase(Architecture.Llama)]   // untied LM head
     [TestCase(Architecture.Qwen2)]   // q/k/v biases, tied embeddings (one gradient from both uses)

@@ -5,9 +5,9 @@ namespace MLNetLora.Tests.Models;
 
 public class ModelGradientTests
 {
-    private static readonly long[] Ids = [3, 7, 1, 9, 4, 11, 2, 2, 5, 8, 13, 6];           // (2, 6)
-    private static readonly long[] Mask = [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0];            // row 1 right-padded
-    private static readonly long[] Labels = [3, 7, 1, 9, 4, 11, -100, 2, 5, 8, -100, -100];
+    internal static readonly long[] Ids = [3, 7, 1, 9, 4, 11, 2, 2, 5, 8, 13, 6];           // (2, 6)
+    internal static readonly long[] Mask = [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0];            // row 1 right-padded
+    internal static readonly long[] Labels = [3, 7, 1, 9, 4, 11, -100, 2, 5, 8, -100, -100];
 
     [TestCase(Architecture.Llama)]
     [TestCase(Architecture.Qwen2)]

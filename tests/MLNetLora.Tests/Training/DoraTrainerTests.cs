@@ -11,26 +11,9 @@ namespace MLNetLora.Tests.Training;
 /// <summary>Training with <c>LoraSettings.UseDora</c>: the magnitudes learn, and checkpoints carry them and their moments.</summary>
 public class DoraTrainerTests
 {
-    // Rows that count upward from a random start (mod vocab), as the other trainer tests use.
-    private static List<TrainingExample> Counting(int rows, int length, ulong seed, int vocab = 37)
-    {
-        var g = new Generator(seed);
-        return Enumerable.Range(0, rows).Select(_ =>
-        {
-            int start = (int)g.NextInt64(vocab);
-            return new TrainingExample(Enumerable.Range(0, length).Select(i => (start + i) % vocab).ToArray());
-        }).ToList();
-    }
 
     // A tiny float64 Llama without adapters: the trainer adds DoRA ones from its options.
-    private static DecoderModel NewModel()
-    {
-        var spec = TinyModels.Spec(Architecture.Llama);
-        var weights = TinyModels.Weights(spec, 11);
-        var model = DecoderModel.Create(spec, new DictionaryWeightSource(weights), DType.Float64, Device.Cpu);
-        foreach (var t in weights.Values) t.Dispose();
-        return model;
-    }
+    private static DecoderModel NewModel() => TinyModels.CreateBase(Architecture.Llama, seed: 11);
 
     private static TrainerOptions Options(string? output = null, bool dora = true) => new()
     {
@@ -48,7 +31,7 @@ public class DoraTrainerTests
         });
         trainer.Prepare(30);
         var initial = model.Adapters.Values.Select(a => a.Magnitude!.ToArray<double>()).ToList();
-        var batch = Collator.Collate(Counting(4, 12, 1), 0, 16);
+        var batch = Collator.Collate(TrainingRows.Counting(4, 12, 1), 0, 16);
         var losses = Enumerable.Range(0, 30).Select(_ => trainer.Step([batch]).Loss).ToList();
         TestContext.Out.WriteLine($"DoRA overfit: loss {losses[0]:F4} -> {losses[^1]:F4} ({losses[^1] / losses[0]:P0})");
         Assert.That(model.Adapters.Values.All(a => a.IsDora), Is.True);
@@ -60,7 +43,7 @@ public class DoraTrainerTests
     [Test]
     public void Resume_DoraCheckpoint_ContinuesTheSameLosses()
     {
-        var data = Counting(24, 12, 4);
+        var data = TrainingRows.Counting(24, 12, 4);
         string full = TestPaths.NewTempDir(), part = TestPaths.NewTempDir();
         List<double> Run(TrainerOptions o, CancellationToken ct = default, Action<TrainingProgress>? onStep = null)
         {
@@ -82,9 +65,4 @@ public class DoraTrainerTests
         Assert.That(e!.Message, Does.Contain("Lora.UseDora True in the checkpoint, False now"));
     }
 
-    /// <summary>IProgress that reports synchronously (Progress&lt;T&gt; posts to the thread pool).</summary>
-    private sealed class SyncProgress<T>(Action<T> handler) : IProgress<T>
-    {
-        public void Report(T value) => handler(value);
-    }
 }

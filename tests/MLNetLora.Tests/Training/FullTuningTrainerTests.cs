@@ -13,15 +13,6 @@ namespace MLNetLora.Tests.Training;
 /// <summary>Method = Full through the trainer: rate default, optimizer groups, memory estimate, checkpoints and the saved model.</summary>
 public class FullTuningTrainerTests
 {
-    private static List<TrainingExample> Counting(int rows, int length, ulong seed, int vocab = 37)
-    {
-        var g = new Generator(seed);
-        return Enumerable.Range(0, rows).Select(_ =>
-        {
-            int start = (int)g.NextInt64(vocab);
-            return new TrainingExample(Enumerable.Range(0, length).Select(i => (start + i) % vocab).ToArray());
-        }).ToList();
-    }
 
     private static TrainerOptions Full(string? output = null) => new()
     {
@@ -32,7 +23,7 @@ public class FullTuningTrainerTests
     [Test]
     public void Step_LlamaFixture_FirstLossEqualsLoraForward()
     {
-        var rows = Counting(4, 12, 2, vocab: 2048);
+        var rows = TrainingRows.Counting(4, 12, 2, vocab: 2048);
         var batch = Collator.Collate(rows, 2, 16);
         double FirstLoss(TrainerOptions o)
         {
@@ -54,7 +45,7 @@ public class FullTuningTrainerTests
         using var model = TinyModels.CreateBase(Architecture.Llama, seed: 3);
         using var trainer = new LoraTrainer(model, Full());
         trainer.Prepare(30);
-        var batch = Collator.Collate(Counting(4, 12, 7), 0, 16);
+        var batch = Collator.Collate(TrainingRows.Counting(4, 12, 7), 0, 16);
         var losses = Enumerable.Range(0, 30).Select(_ => trainer.Step([batch]).Loss).ToList();
         Assert.That(losses[^1], Is.LessThan(0.6 * losses[0]), string.Join(", ", losses.Select(l => l.ToString("F3"))));
     }
@@ -134,7 +125,7 @@ public class FullTuningTrainerTests
         string dir = TestPaths.NewTempDir();
         using var pretrained = PretrainedModel.Load(TestPaths.Fixture("llama"));
         using (var trainer = new LoraTrainer(pretrained, Full(dir) with { MaxSteps = 3, LearningRate = 1e-3 }))
-            trainer.Train(Counting(8, 12, 5, vocab: 2048));
+            trainer.Train(TrainingRows.Counting(8, 12, 5, vocab: 2048));
         string saved = Path.Combine(dir, RunFolder.ModelFolder);
         Assert.That(File.Exists(Path.Combine(saved, "config.json")) && File.Exists(Path.Combine(saved, "tokenizer.json")), Is.True);
         using var ids = Tensor.FromArray(new long[] { 5, 9, 100, 7, 3, 1500 }, 1, 6);
@@ -173,7 +164,7 @@ public class FullTuningTrainerTests
     [Test]
     public void Resume_FullTuningCheckpoint_ContinuesTheSameLosses()
     {
-        var data = Counting(16, 12, 4);
+        var data = TrainingRows.Counting(16, 12, 4);
         string whole = TestPaths.NewTempDir(), part = TestPaths.NewTempDir();
         List<double> Run(TrainerOptions o, Func<TrainingProgress, bool>? cancelAt = null)
         {
@@ -181,7 +172,7 @@ public class FullTuningTrainerTests
             using var cts = new CancellationTokenSource();
             using var model = TinyModels.CreateBase(Architecture.Qwen2, seed: 9);
             using var trainer = new LoraTrainer(model, o);
-            trainer.Train(data, null, new ImmediateProgress<TrainingProgress>(p => { losses.Add(p.Loss); if (cancelAt?.Invoke(p) == true) cts.Cancel(); }), cts.Token);
+            trainer.Train(data, null, new SyncProgress<TrainingProgress>(p => { losses.Add(p.Loss); if (cancelAt?.Invoke(p) == true) cts.Cancel(); }), cts.Token);
             return losses;
         }
         var baseline = Run(Full(whole) with { Epochs = 2 });
@@ -193,9 +184,4 @@ public class FullTuningTrainerTests
         var wrong = Assert.Throws<TrainerOptionException>(() => Run(Full(part) with { Method = FineTuneMethod.Lora, Epochs = 2, ResumeFrom = part }));
         Assert.That(wrong!.Message, Does.Contain("Method Full in the checkpoint, Lora now"));
     }
-}
-
-internal sealed class ImmediateProgress<T>(Action<T> handler) : IProgress<T>
-{
-    public void Report(T value) => handler(value);
 }

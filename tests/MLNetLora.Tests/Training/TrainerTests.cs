@@ -11,17 +11,9 @@ namespace MLNetLora.Tests.Training;
 
 public class TrainerTests
 {
-    // A learnable toy language: each row counts upward from a random start (mod vocab).
-    private static List<TrainingExample> Counting(int rows, int length, ulong seed, int vocab = 37)
-    {
-        var g = new Generator(seed);
-        return Enumerable.Range(0, rows).Select(_ =>
-        {
-            int start = (int)g.NextInt64(vocab);
-            int len = length - (int)g.NextInt64(3);          // ragged lengths exercise padding
-            return new TrainingExample(Enumerable.Range(0, len).Select(i => (start + i) % vocab).ToArray());
-        }).ToList();
-    }
+    // Ragged lengths exercise padding.
+    private static List<TrainingExample> Counting(int rows, int length, ulong seed) => TrainingRows.Counting(rows, length, seed, ragged: true);
+
 
     private static DecoderModel NewModel() => TinyModels.Create(Architecture.Llama, seed: 11);
 
@@ -209,9 +201,4 @@ public class TrainerTests
         Assert.That(model.ScoreHead!.Grad.Abs().Sum().ToDouble(), Is.GreaterThan(0), "the head is trained");
     }
 
-    /// <summary>IProgress that reports synchronously (Progress&lt;T&gt; posts to the thread pool).</summary>
-    private sealed class SyncProgress<T>(Action<T> handler) : IProgress<T>
-    {
-        public void Report(T value) => handler(value);
-    }
 }
