@@ -42,6 +42,7 @@ internal sealed record BenchOptions(
                    train training-step throughput of a synthetic Llama against a matmul baseline
                    torch our LoRA step against PyTorch eager on the same cores (needs /usr/bin/python3 with python3-torch),
                          alternating A B / B A; --cases suite,smollm2-135m picks shapes; --reps N pairs (default 5)
+                   memory the trainer's memory estimate against the peak RSS growth of a run; --cases lora|qlora|full, one per process
                    data  tokenizing and collating a ~100 MB JSONL (--size-mib / 10 MB) against the step's tokens/s
                    race  our LoRA step on the GPU race's shapes (see docs/performance.md), JSON lines as peft_reference.py's
                    all   io, ops and train
@@ -80,7 +81,7 @@ internal sealed record BenchOptions(
             switch (a)
             {
                 case "all": suites.AddRange(KnownSuites); break;
-                case "io" or "ops" or "train" or "race" or "torch" or "data": suites.Add(a); break;
+                case "io" or "ops" or "train" or "race" or "torch" or "data" or "memory": suites.Add(a); break;
                 case "--device": race = race with { Device = Next() }; break;
                 case "--shapes": race = race with { Shapes = [.. Next().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)] }; break;
                 case "--batch": race = race with { Batch = int.Parse(Next(), CultureInfo.InvariantCulture) }; break;

@@ -25,6 +25,9 @@ foreach (string suite in options.Suites)
         case "race":
             RaceSuite.Run(options);
             break;
+        case "memory":
+            MemorySuite.Run(options);
+            break;
         case "data":
             DataSuite.Run(options);
             break;

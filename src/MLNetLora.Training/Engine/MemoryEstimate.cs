@@ -50,7 +50,9 @@ public sealed record MemoryEstimate(long WeightBytes, long GradientBytes, long O
         long decoded = model.IsQuantized ? model.Linears.Max(l => (long)l.InFeatures * l.OutFeatures) * elem : 0;
         long kept = options.GradientCheckpointing ? spec.NumLayers * tokens * c * elem + perLayer : spec.NumLayers * perLayer;
         long logits = 3 * Math.Min(model.LogitChunkElements, tokens * spec.VocabSize) * elem;
-        long activations = kept + perLayer + logits + 3 * tokens * c * elem + decoded;
+        // Attention's backward builds the (B, H, T, T) probabilities and their gradient for one layer at a time.
+        long scores = 2L * options.BatchSize * spec.NumHeads * options.MaxLength * (long)options.MaxLength * elem;
+        long activations = kept + perLayer + logits + 3 * tokens * c * elem + decoded + scores;
         long snapshot = options.Watchdog.Policy == WatchdogPolicy.RollbackAndLowerRate ? grads + moments : 0;
         return new MemoryEstimate(weights, grads, moments, activations, snapshot);
     }
