@@ -6,6 +6,8 @@ using MLNetLora.Models.Checkpoints;
 using MLNetLora.Models.Generation;
 using MLNetLora.Models.Lora;
 using MLNetLora.Models.Transformer;
+using Microsoft.ML;
+using Microsoft.ML.Data;
 using MLNetLora.Training.Optim;
 
 namespace MLNetLora.Benchmarks;
@@ -45,6 +47,9 @@ internal static class TorchSuite
             Console.WriteLine($"| {r["shape"]} | {N(r["ours"]!["tokens_per_s"]):F0} | {N(r["torch"]!["tokens_per_s"]):F0} | {N(r["paired_ratio"]):F2} | " +
                 $"{N(r["ours"]!["matmul_fraction"]):F2} vs {N(r["torch"]!["matmul_fraction"]):F2} | {N(r["ours"]!["first_loss"]):F5} vs {N(r["torch"]!["first_loss"]):F5} | " +
                 $"{N(r["ours"]!["peak_rss_mib"]):F0} vs {N(r["torch"]!["peak_rss_mib"]):F0} |");
+        Console.WriteLine();
+        foreach (var r in results.Where(r => r["ours"]!["mlnet_score_rows_per_s"] is not null))
+            Console.WriteLine($"classification scoring, {r["shape"]}, rows of {r["seq"]} tokens: ML.NET Transform {N(r["ours"]!["mlnet_score_rows_per_s"]):F1} rows/s, PyTorch forward + head {N(r["torch"]!["score_rows_per_s"]):F1} rows/s");
         Console.WriteLine();
         Console.WriteLine("| shape | side | forward s | LM head + loss s | backward s | optimizer s | step s | greedy tok/s b=1 | greedy tok/s b=16 |");
         Console.WriteLine("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
@@ -179,6 +184,12 @@ internal static class TorchSuite
             var gen = torch.Send(new { cmd = "generate", batch, prompt = 16, @new = 63 });
             torchSide[$"generate_b{batch}"] = batch * N(gen["new_tokens"]) / N(gen["seconds"]);
         }
+        if (shape.Name == "suite")
+        {
+            // Classification scoring, as an ML.NET pipeline runs it (tokenize, batch, score head) against PyTorch's forward and head.
+            oursSide["mlnet_score_rows_per_s"] = MlNetScoring(spec, model, shape);
+            torchSide["score_rows_per_s"] = N(torch.Send(new { cmd = "score", labels = 2, reps = 5 })["rows_per_s"]);
+        }
         oursSide["peak_rss_mib"] = PeakRssMiB();
         torchSide["peak_rss_mib"] = N(torch.Send(new { cmd = "rss" })["peak_rss_mib"]);
         torchSide["runtime"] = torch.Ready.DeepClone();
@@ -187,6 +198,58 @@ internal static class TorchSuite
             ["shape"] = shape.Name, ["batch"] = shape.Batch, ["seq"] = shape.Seq, ["step_gflop"] = flops / 1e9,
             ["paired_ratio"] = paired, ["ours"] = oursSide, ["torch"] = torchSide,
         };
+    }
+
+    private sealed class TextRow
+    {
+        public string Label { get; set; } = "";
+        public string Text { get; set; } = "";
+    }
+
+    // The suite's base weights as a Hugging Face folder (with the shared BPE tokenizer), one LoRA step with
+    // ML.NET's estimator, then Transform over 64 rows that all fill MaxLength = 256 tokens, as PyTorch's batch does.
+    private static double MlNetScoring(DecoderSpec spec, DecoderModel model, Shape shape)
+    {
+        string dir = Path.Combine(Path.GetTempPath(), "mlnetlora-score-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        try
+        {
+            string shared = Path.Combine(RepoRoot(), "..", "shared");
+            foreach (string f in new[] { "tokenizer.json", "tokenizer_config.json" })
+                File.Copy(Path.Combine(shared, "fixtures", "hf", "tokenizer-bpe", f), Path.Combine(dir, f));
+            File.WriteAllText(Path.Combine(dir, "config.json"), new JsonObject
+            {
+                ["architectures"] = new JsonArray("LlamaForCausalLM"), ["model_type"] = "llama", ["hidden_size"] = spec.HiddenSize,
+                ["intermediate_size"] = spec.IntermediateSize, ["num_hidden_layers"] = spec.NumLayers, ["num_attention_heads"] = spec.NumHeads,
+                ["num_key_value_heads"] = spec.NumKvHeads, ["head_dim"] = spec.HeadDim, ["vocab_size"] = spec.VocabSize, ["rms_norm_eps"] = spec.RmsNormEps,
+                ["rope_theta"] = shape.RopeTheta, ["max_position_embeddings"] = shape.Seq, ["tie_word_embeddings"] = spec.TiedEmbeddings,
+                ["torch_dtype"] = "float32", ["bos_token_id"] = 0, ["eos_token_id"] = 1, ["pad_token_id"] = 2,
+            }.ToJsonString());
+            SafeTensorsWriter.Write(Path.Combine(dir, "model.safetensors"), model.NamedWeights());
+            string book = File.ReadAllText(Path.Combine(shared, "data", "moby-dick.txt"));
+            var rows = Enumerable.Range(0, 64).Select(i => new TextRow { Label = i % 2 == 0 ? "a" : "b", Text = book.Substring(10_000 + i * 4_000, 4_000) }).ToList();
+            var ml = new Microsoft.ML.MLContext(seed: 1);
+            var options = new MLNetLora.ML.LoraClassificationOptions
+            {
+                ModelPath = dir, MaxSteps = 1, BatchSize = shape.Batch, MaxLength = shape.Seq, LoraRank = Rank, LoraAlpha = Alpha, LoraDropout = 0, Seed = 1,
+            };
+            var data = ml.Data.LoadFromEnumerable(rows);
+            var fitted = ml.Transforms.Conversion.MapValueToKey("Label").Append(MLNetLora.ML.MLNetLoraCatalog.LoraTrainer(ml.Transforms, options)).Fit(ml.Data.LoadFromEnumerable(rows.Take(8)));
+            try
+            {
+                _ = fitted.Transform(ml.Data.LoadFromEnumerable(rows.Take(8))).GetColumn<float[]>("Score").ToList();   // warm-up
+                double seconds = Time(() => _ = fitted.Transform(data).GetColumn<float[]>("Score").ToList());
+                return rows.Count / seconds;
+            }
+            finally
+            {
+                fitted.LastTransformer.Dispose();
+            }
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
     }
 
     private static JsonObject Side(List<double[]> steps, double flops, double matmulGflops, long tokens, double firstLoss)

@@ -368,6 +368,22 @@ class Runner:
         dt = time.perf_counter() - t0
         return {"seconds": dt, "shape": list(logits.shape)}
 
+    def score(self, cmd):
+        """Sequence classification as ML.NET's Transform does it: the score head on each row's last position."""
+        labels, reps = int(cmd.get("labels", 2)), max(1, int(cmd.get("reps", 5)))
+        g = torch.Generator().manual_seed(0)
+        head = torch.randn(labels, self.m.H, generator=g) * 0.02
+        times = []
+        with torch.no_grad():
+            for i in range(reps + 1):  # the first call warms up
+                t0 = time.perf_counter()
+                scores = self.m.hidden(self.ids)[:, -1, :] @ head.t()
+                if i > 0:
+                    times.append(time.perf_counter() - t0)
+        times.sort()
+        dt = times[len(times) // 2]
+        return {"seconds": dt, "rows_per_s": self.ids.shape[0] / dt, "shape": list(scores.shape)}
+
     def matmul(self, cmd):
         M, K, N = int(cmd["m"]), int(cmd["k"]), int(cmd["n"])
         R = max(1, int(cmd.get("reps", 10)))
@@ -474,7 +490,7 @@ def main(argv=None):
            "parallel": par, "attention": attn})
 
     handlers = {"step": runner.step, "forward": runner.forward, "matmul": runner.matmul,
-                "generate": runner.generate, "rss": runner.rss}
+                "generate": runner.generate, "rss": runner.rss, "score": runner.score}
     for line in sys.stdin:
         line = line.strip()
         if not line:
