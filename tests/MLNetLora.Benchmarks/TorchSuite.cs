@@ -114,6 +114,7 @@ internal static class TorchSuite
             }.ToJsonString());
             using var torch = TorchReference.Start(script, config, weights, Path.Combine(dir, PeftAdapterIO.WeightsFileName), idsFile, Threads);
             Console.Error.WriteLine($"torch: {shape.Name}: {torch.Ready.ToJsonString()}");
+            Console.Error.WriteLine($"ours: {shape.Name}: libtorch {Torch.Info.Version} (MKL, as linked by libtorch-cpu), {Environment.ProcessorCount} intra-op threads (libtorch's default, the core count)");
             return Measure(shape, model, ids, labels, torch, reps);
         }
         finally
@@ -193,6 +194,11 @@ internal static class TorchSuite
         oursSide["peak_rss_mib"] = PeakRssMiB();
         torchSide["peak_rss_mib"] = N(torch.Send(new { cmd = "rss" })["peak_rss_mib"]);
         torchSide["runtime"] = torch.Ready.DeepClone();
+        // libtorch-cpu's own build links MKL (the profile shows mkl_blas_* sgemm); its intra-op pool defaults to the core count.
+        oursSide["runtime"] = new JsonObject
+        {
+            ["libtorch"] = Torch.Info.Version, ["blas"] = "MKL, as linked by libtorch-cpu", ["threads"] = Environment.ProcessorCount,
+        };
         return new JsonObject
         {
             ["shape"] = shape.Name, ["batch"] = shape.Batch, ["seq"] = shape.Seq, ["step_gflop"] = flops / 1e9,

@@ -32,6 +32,27 @@ public class FullTuningGradientTests
     }
 
     [Test]
+    public void CausalLmStep_LlamaFixture_EveryBaseWeightMatchesFiniteDifferences()
+    {
+        // The real Hugging Face checkpoint (hidden 64, 2 layers, GQA 4/2, vocab 2048, untied), in float64.
+        using var pretrained = MLNetLora.Models.Hub.PretrainedModel.Load(TestPaths.Fixture("llama"), dtype: DType.Float64);
+        var model = pretrained.Model;
+        model.TrainBaseWeights(new FullTuningSettings());
+        using var ids = Tensor.FromArray(new long[] { 5, 9, 100, 7, 3, 1500, 42, 8, 17, 230, 11, 64 }, 2, 6);
+        long[] labels = [5, 9, 100, 7, 3, 1500, 42, 8, 17, 230, 11, 64];
+        model.ZeroGrad();
+        model.CausalLmStep(ids, labels).DEmbeddings!.Dispose();
+        double Loss() => model.CausalLmStep(ids, labels, backward: false).Loss;
+        ulong seed = 40;
+        foreach (var w in model.TrainableWeights)
+        {
+            var indices = w.Kind == WeightKind.Embedding ? [100 * 64 + 3, 1500 * 64 + 60] : GradCheck.Sample(w.Value.NumEl, 2, seed++);
+            GradCheck.AssertMatches(w.Value, w.Grad, Loss, indices, w.Name);
+        }
+        Assert.That(model.TrainableWeights.Select(w => w.Name), Has.Member("lm_head.weight").And.Member("model.embed_tokens.weight"));
+    }
+
+    [Test]
     public void TrainBaseWeights_TiedHead_ListsTheTableOnceAndSharesItsGradient()
     {
         using var model = TinyModels.CreateBase(Architecture.Qwen2);
