@@ -32,6 +32,9 @@ public sealed class LoraClassificationTransformer : LoraTransformer
     /// <summary>Class names, in the order of the score vector (the label's KeyValues).</summary>
     public IReadOnlyList<string> LabelNames { get; }
 
+    /// <inheritdoc/>
+    private protected override IReadOnlyList<string>? ClassNames => LabelNames;
+
     /// <summary>The input text column.</summary>
     public string TextColumnName { get; }
 

@@ -47,6 +47,9 @@ public abstract class LoraTransformer : ITransformer, ICanSaveModel, IDisposable
 
     private protected PretrainedModel Pretrained { get; }
 
+    /// <summary>A classifier's class names, written as <c>id2label</c> by <see cref="ExportMerged"/>; null for generation.</summary>
+    private protected virtual IReadOnlyList<string>? ClassNames => null;
+
     private protected abstract TextScorer Scorer { get; }
 
     private protected abstract string Signature { get; }
@@ -98,13 +101,19 @@ public abstract class LoraTransformer : ITransformer, ICanSaveModel, IDisposable
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
         ThrowIfDisposed();
+        if (Pretrained.Model.Adapters.Count == 0)
+        {
+            // Fully fine-tuned: the weights are the model, and there is nothing to merge (nor is the base on disk the model).
+            lock (Scorer) Pretrained.SaveMerged(directory, Pretrained.Model.ComputeDType, labelNames: ClassNames);
+            return;
+        }
         string tmp = Path.Combine(Path.GetTempPath(), "mlnetlora-" + Guid.NewGuid().ToString("N"));
         try
         {
             ExportAdapter(tmp);
             using var copy = PretrainedModel.Load(BaseModelPath, Device.Cpu);
             PeftAdapterIO.Load(copy.Model, tmp);
-            copy.SaveMerged(directory, Pretrained.Config.WeightDType);
+            copy.SaveMerged(directory, Pretrained.Config.WeightDType, labelNames: ClassNames);
         }
         finally
         {

@@ -78,19 +78,46 @@ public sealed class PretrainedModel : IDisposable
     /// <param name="outputDirectory">Destination folder (created if needed).</param>
     /// <param name="dtype">Stored dtype; the config's dtype (else float32) when null.</param>
     /// <param name="maxShardBytes">Largest weight file; transformers' 5 GB by default.</param>
+    /// <param name="labelNames">A classifier's class names for <c>id2label</c> (<c>LABEL_i</c> when null).</param>
+    /// <remarks>A model with a classification head is written as transformers' <c>…ForSequenceClassification</c>
+    /// (its <c>architectures</c>, <c>id2label</c> and <c>label2id</c>), so <c>AutoModelForSequenceClassification</c> loads the head.</remarks>
     /// <exception cref="IOException">A file could not be written.</exception>
-    public void SaveMerged(string outputDirectory, DType? dtype = null, long maxShardBytes = ShardedCheckpointWriter.DefaultMaxShardBytes)
+    public void SaveMerged(string outputDirectory, DType? dtype = null, long maxShardBytes = ShardedCheckpointWriter.DefaultMaxShardBytes,
+        IReadOnlyList<string>? labelNames = null)
     {
         System.IO.Directory.CreateDirectory(outputDirectory);
         Model.MergeAdapters();
         var storeType = dtype ?? Config.WeightDType ?? DType.Float32;
         ShardedCheckpointWriter.Write(outputDirectory, Model.NamedWeights().ToList(), storeType, maxShardBytes);
-        Config.Save(outputDirectory);
+        if (Model.ScoreHead is { } head) SaveClassifierConfig(outputDirectory, head.NumLabels, labelNames);
+        else Config.Save(outputDirectory);
         foreach (string f in new[] { "tokenizer.json", "tokenizer.model", "tokenizer_config.json", "special_tokens_map.json", "generation_config.json" })
         {
             string src = Path.Combine(Directory, f);
             if (File.Exists(src)) File.Copy(src, Path.Combine(outputDirectory, f), overwrite: true);
         }
+    }
+
+    // transformers names the head class after the causal-LM one (LlamaForCausalLM → LlamaForSequenceClassification).
+    private void SaveClassifierConfig(string outputDirectory, int numLabels, IReadOnlyList<string>? labelNames)
+    {
+        var architectures = Config.Architectures.Select(a => a.EndsWith("ForCausalLM", StringComparison.Ordinal)
+            ? a[..^"ForCausalLM".Length] + "ForSequenceClassification" : a).ToArray();
+        (Config with { Architectures = architectures }).Save(outputDirectory);
+        string path = Path.Combine(outputDirectory, ModelConfig.FileName);
+        var root = (System.Text.Json.Nodes.JsonObject)System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(path))!;
+        var id2label = new System.Text.Json.Nodes.JsonObject();
+        var label2id = new System.Text.Json.Nodes.JsonObject();
+        for (int i = 0; i < numLabels; i++)
+        {
+            string name = labelNames is not null && i < labelNames.Count ? labelNames[i] : $"LABEL_{i}";
+            id2label[i.ToString(System.Globalization.CultureInfo.InvariantCulture)] = name;
+            label2id[name] = i;
+        }
+        root["id2label"] = id2label;
+        root["label2id"] = label2id;
+        byte[] bytes = System.Text.Encoding.UTF8.GetBytes(root.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }) + "\n");
+        AtomicFile.Write(path, stream => stream.Write(bytes));
     }
 
     /// <summary>Frees the model.</summary>

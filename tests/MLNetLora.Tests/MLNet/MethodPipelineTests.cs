@@ -25,6 +25,13 @@ public sealed class MethodPipelineTests
         {
             var lora = model.LastTransformer;
             Assert.That(() => lora.ExportAdapter(TestPaths.NewTempDir()), Throws.InvalidOperationException, "full fine-tuning adds no adapters");
+            // The exported folder is a sequence classifier transformers can load, with the class names.
+            string exported = TestPaths.NewTempDir();
+            lora.ExportMerged(exported);
+            string config = File.ReadAllText(Path.Combine(exported, "config.json"));
+            Assert.That(config, Does.Contain("LlamaForSequenceClassification").And.Contain("\"0\": \"sea\"").And.Contain("\"spam\": 1"));
+            using (var st = MLNetLora.Models.Checkpoints.SafeTensorsFile.Open(Path.Combine(exported, "model.safetensors")))
+                Assert.That(st.Contains("score.weight"), Is.True);
             var scores = ml.Data.CreateEnumerable<Scored>(model.Transform(data), reuseRowObject: false).Take(6).ToList();
             double accuracy = ml.Data.CreateEnumerable<Scored>(model.Transform(data), reuseRowObject: false).Count(s => s.PredictedLabel == s.Label) / 32.0;
             Assert.That(accuracy, Is.GreaterThanOrEqualTo(0.9), "two epochs separate the sea words from the spam words");
