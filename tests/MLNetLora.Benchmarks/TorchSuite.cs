@@ -51,6 +51,9 @@ internal static class TorchSuite
         foreach (var r in results.Where(r => r["ours"]!["mlnet_score_rows_per_s"] is not null))
             Console.WriteLine($"classification scoring, {r["shape"]}, rows of {r["seq"]} tokens: ML.NET Transform {N(r["ours"]!["mlnet_score_rows_per_s"]):F1} rows/s, PyTorch forward + head {N(r["torch"]!["score_rows_per_s"]):F1} rows/s");
         Console.WriteLine();
+        foreach (var r in results)
+            Console.WriteLine($"greedy decoding, {r["shape"]}, batch 1: ours float32 {N(r["ours"]!["generate_b1"]):F1}, ours bfloat16 weights {N(r["ours"]!["generate_b1_bf16"]):F1}, PyTorch float32 {N(r["torch"]!["generate_b1"]):F1} tokens/s");
+        Console.WriteLine();
         Console.WriteLine("| shape | side | forward s | LM head + loss s | backward s | optimizer s | step s | greedy tok/s b=1 | greedy tok/s b=16 |");
         Console.WriteLine("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
         foreach (var r in results)
@@ -83,18 +86,9 @@ internal static class TorchSuite
     private static JsonObject RunShape(Shape shape, string script, int reps)
     {
         var spec = shape.Spec;
-        var g = new Generator(1);
-        using var model = RaceSuite.BuildModel(spec, DType.Float32, Device.Cpu, g);
-        var lora = new LoraSettings { Rank = Rank, Alpha = Alpha, Dropout = 0, TargetModules = LoraSettings.AllLinear };
-        model.AddLora(lora, g);
-        foreach (var a in model.Adapters.Values)
-        {
-            // A non-zero B, so every path of both backward passes carries gradient.
-            using var b = Tensor.Randn(a.B.Shape, g);
-            using var small = b * 0.01;
-            a.B.CopyFrom(small);
-        }
-        using var ids = Tensor.Rand([shape.Batch, shape.Seq], g, 0, spec.VocabSize - 1).To(DType.Int64);
+        using var model = BuildLoraModel(spec, DType.Float32);
+        var lora = Lora;
+        using var ids = Tensor.Rand([shape.Batch, shape.Seq], new Generator(2), 0, spec.VocabSize - 1).To(DType.Int64);
         long[] labels = ids.ToArray<long>();
 
         string dir = Path.Combine(Path.GetTempPath(), "mlnetlora-torch-" + Guid.NewGuid().ToString("N"));
@@ -121,6 +115,24 @@ internal static class TorchSuite
         {
             Directory.Delete(dir, recursive: true);
         }
+    }
+
+    private static readonly LoraSettings Lora = new() { Rank = Rank, Alpha = Alpha, Dropout = 0, TargetModules = LoraSettings.AllLinear };
+
+    // The same draws for any dtype: the base weights, then the adapters, then a non-zero B (so every path of
+    // both backward passes carries gradient).
+    private static DecoderModel BuildLoraModel(DecoderSpec spec, DType dtype)
+    {
+        var g = new Generator(1);
+        var model = RaceSuite.BuildModel(spec, dtype, Device.Cpu, g);
+        model.AddLora(Lora, g);
+        foreach (var a in model.Adapters.Values)
+        {
+            using var b = Tensor.Randn(a.B.Shape, g);
+            using var small = b * 0.01;
+            a.B.CopyFrom(small);
+        }
+        return model;
     }
 
     private static JsonObject Measure(Shape shape, DecoderModel model, Tensor ids, long[] labels, TorchReference torch, int reps)
@@ -185,6 +197,9 @@ internal static class TorchSuite
             var gen = torch.Send(new { cmd = "generate", batch, prompt = 16, @new = 63 });
             torchSide[$"generate_b{batch}"] = batch * N(gen["new_tokens"]) / N(gen["seconds"]);
         }
+        // Batch-1 decoding reads every weight per token: the same model with bfloat16 base weights (adapters stay float32).
+        using (var bf16 = BuildLoraModel(spec, DType.BFloat16))
+            oursSide["generate_b1_bf16"] = OurGreedy(bf16, ids, 1, prompt: 16, newTokens: 64);
         if (shape.Name == "suite")
         {
             // Classification scoring, as an ML.NET pipeline runs it (tokenize, batch, score head) against PyTorch's forward and head.
