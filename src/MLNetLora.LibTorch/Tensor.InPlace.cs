@@ -46,7 +46,10 @@ public sealed partial class Tensor
         return this;
     }
 
-    /// <summary><c>this ← this + other</c> (broadcast), in place.</summary>
+    /// <summary><c>this ← this + other</c> (broadcast), written into this tensor.</summary>
+    /// <remarks>libtorch's <c>add_</c> takes a <c>Scalar</c> alpha, which its dispatcher cannot be given, so the
+    /// sum goes through one temporary and a copy. Meant for small tensors (norm and bias gradients); large
+    /// accumulations are gemms and use <see cref="Addmm_"/>, which writes in place.</remarks>
     /// <returns>This tensor.</returns>
     public Tensor Add_(Tensor other)
     {

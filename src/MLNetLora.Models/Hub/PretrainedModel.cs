@@ -103,9 +103,7 @@ public sealed class PretrainedModel : IDisposable
     {
         var architectures = Config.Architectures.Select(a => a.EndsWith("ForCausalLM", StringComparison.Ordinal)
             ? a[..^"ForCausalLM".Length] + "ForSequenceClassification" : a).ToArray();
-        (Config with { Architectures = architectures }).Save(outputDirectory);
-        string path = Path.Combine(outputDirectory, ModelConfig.FileName);
-        var root = (System.Text.Json.Nodes.JsonObject)System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(path))!;
+        var root = (System.Text.Json.Nodes.JsonObject)System.Text.Json.Nodes.JsonNode.Parse((Config with { Architectures = architectures }).ToJson())!;
         var id2label = new System.Text.Json.Nodes.JsonObject();
         var label2id = new System.Text.Json.Nodes.JsonObject();
         for (int i = 0; i < numLabels; i++)
@@ -117,7 +115,7 @@ public sealed class PretrainedModel : IDisposable
         root["id2label"] = id2label;
         root["label2id"] = label2id;
         byte[] bytes = System.Text.Encoding.UTF8.GetBytes(root.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }) + "\n");
-        AtomicFile.Write(path, stream => stream.Write(bytes));
+        AtomicFile.Write(Path.Combine(outputDirectory, ModelConfig.FileName), stream => stream.Write(bytes));
     }
 
     /// <summary>Frees the model.</summary>

@@ -119,8 +119,7 @@ public sealed class LoraAdapter : IDisposable
     {
         ArgumentNullException.ThrowIfNull(weight);
         using var scope = TensorScope.Begin();
-        var v = Direction(weight);                                           // (out, in)
-        return scope.Keep((v * v).Sum(1).Sqrt());                            // (out)
+        return scope.Keep(RowNorms(Direction(weight)));                      // (out)
     }
 
     /// <summary>Sets the magnitude to <see cref="WeightNorm"/> of <paramref name="weight"/>, so DoRA starts out computing the base layer.</summary>
@@ -150,9 +149,12 @@ public sealed class LoraAdapter : IDisposable
         using var scope = TensorScope.Begin();
         if (Magnitude is null) return scope.Keep(weight + DeltaWeight().To(weight.DType));
         var v = Direction(weight);                                           // (out, in)
-        var g = Magnitude / (v * v).Sum(1).Sqrt();                           // (out)
+        var g = Magnitude / RowNorms(v);                                     // (out)
         return scope.Keep((v * g.Unsqueeze(1)).To(weight.DType));            // (out, in)
     }
+
+    // ‖v‖₂ of each row (out), PEFT's get_weight_norm. Call inside a scope.
+    private static Tensor RowNorms(Tensor v) => (v * v).Sum(1).Sqrt();
 
     // W + scale·B·A (out, in) in the adapter's dtype: a bfloat16 W is promoted by the add, a float32 W under
     // float64 adapters (never made by DecoderModel) converted. Call inside a scope.

@@ -64,9 +64,8 @@ public sealed class DoubleQuantizedAbsmax : IDisposable
         var scaled = x * QuantOps.SafeReciprocal(absmax2).Unsqueeze(1);                // (groups, 256), as the kernel: x·(1/absmax)
         var strictB = QuantOps.ToDevice(strict, device);                               // (128)
         var inclusiveB = QuantOps.ToDevice(inclusive, device);                         // (127)
-        // Summed with a reduction: the binding's integer add passes a float alpha, which ATen rejects for int64.
-        var index = Tensor.Stack([QuantOps.Bucketize(scaled, strictB, right: false),
-                                  QuantOps.Bucketize(scaled, inclusiveB, right: true)]).Sum(0); // (groups, 256) int64 in 0..255
+        var index = QuantOps.Bucketize(scaled, strictB, right: false)
+                  + QuantOps.Bucketize(scaled, inclusiveB, right: true);                // (groups, 256) int64 in 0..255
         var codes = index.Reshape(-1).Narrow(0, 0, n).To(DType.UInt8);                // (blocks)
         var map = QuantOps.ToDevice(host, device);                                     // (256)
         return new DoubleQuantizedAbsmax(Own(scope, codes), Own(scope, absmax2), offset, Own(scope, map), blockSize);

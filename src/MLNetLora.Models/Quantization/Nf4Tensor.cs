@@ -121,10 +121,7 @@ public sealed class Nf4Tensor : IDisposable
     {
         ObjectDisposedException.ThrowIf(disposed, this);
         using var scope = TensorScope.Begin();
-        var hi = QuantOps.ShiftRight(Codes, 4);                                          // (bytes) first element of each pair
-        var lo = QuantOps.BitAnd(Codes, 0x0F);                                           // (bytes) second element
-        var all = Tensor.Stack([hi, lo], 1).Reshape(-1);                                 // (2·bytes)
-        return scope.Keep(all.Narrow(0, 0, NumEl).Contiguous());                         // (n)
+        return scope.Keep(Unpack().Narrow(0, 0, NumEl).Contiguous());                    // (n)
     }
 
     /// <summary>Decodes to a dense weight in <see cref="OriginalDType"/>.</summary>
@@ -146,9 +143,7 @@ public sealed class Nf4Tensor : IDisposable
         if (!dtype.IsFloatingPoint()) throw new ArgumentException($"Dequantize to a floating dtype, not {dtype}.", nameof(dtype));
         using var scope = TensorScope.Begin();
         long n = NumEl, blocks = Blocks;
-        var hi = QuantOps.ShiftRight(Codes, 4);                                          // (bytes)
-        var lo = QuantOps.BitAnd(Codes, 0x0F);                                           // (bytes)
-        var index = Tensor.Stack([hi, lo], 1).Reshape(-1).To(DType.Int32);              // (2·bytes) = n or n+1
+        var index = Unpack().To(DType.Int32);                                            // (2·bytes) = n or n+1
         var values = levels.IndexSelect(0, index);                                       // (2·bytes) float32
         var grid = QuantOps.PadTo(values, blocks * BlockSize).View(blocks, BlockSize);   // (blocks, bs)
         var absmax = BlockAbsmax();                                                      // (blocks) float32
@@ -175,6 +170,14 @@ public sealed class Nf4Tensor : IDisposable
         Absmax?.Dispose();
         NestedAbsmax?.Dispose();
         levels.Dispose();
+    }
+
+    // Both 4-bit codes of every byte, the high nibble (the earlier element) first: (2·bytes) uint8. Call inside a scope.
+    private Tensor Unpack()
+    {
+        var hi = QuantOps.ShiftRight(Codes, 4);                                          // (bytes) first element of each pair
+        var lo = QuantOps.BitAnd(Codes, 0x0F);                                           // (bytes) second element
+        return Tensor.Stack([hi, lo], 1).Reshape(-1);                                    // (2·bytes)
     }
 
     private static Tensor Own(TensorScope scope, Tensor t) => scope.Keep(t).DetachFromScopes();

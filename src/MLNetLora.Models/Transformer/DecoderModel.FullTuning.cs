@@ -27,7 +27,7 @@ public sealed partial class DecoderModel
     {
         ArgumentNullException.ThrowIfNull(settings);
         if (adapters.Count > 0) throw new InvalidOperationException("The model has LoRA adapters; full fine-tuning trains the base weights instead. Remove the adapters (RemoveLora) first.");
-        if (trainableWeights.Count > 0) throw new InvalidOperationException("The base weights are already trained.");
+        if (trainableWeights.Count > 0) throw new InvalidOperationException("The base weights already have gradient buffers; TrainBaseWeights is called once per model (the trainer does it for Method = Full).");
         if (settings.FreezeLayers < 0 || settings.FreezeLayers > Layers.Count)
             throw new ArgumentOutOfRangeException(nameof(settings), settings.FreezeLayers, $"FreezeLayers must be between 0 and the model's {Layers.Count} layers.");
         Tensor Train(string name, Tensor w, WeightKind kind)
